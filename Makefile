@@ -1,0 +1,41 @@
+# Two commands set everything up: `make run` (install, fetch data, materialize every asset)
+# and `make test`. Every target installs the project into $(VENV) first when needed.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+
+.PHONY: install run test ui docs parse lint clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+# dagster-dbt reads dbt's manifest when the definitions are imported, so every entry point
+# parses the dbt project first.
+parse: install
+	$(BIN)/python -m orchestration.dbt_manifest
+
+run: parse
+	$(BIN)/python -m orchestration.run
+
+test: install
+	$(BIN)/python -m pytest
+
+ui: parse
+	$(BIN)/python -m orchestration.dagster_home
+	env --default-signal=INT,TERM $(BIN)/dagster dev -m orchestration.definitions
+
+docs: parse
+	$(BIN)/python -m orchestration.dbt_docs
+
+lint: install
+	$(BIN)/ruff check orchestration tests
+
+clean:
+	rm -rf target logs data/warehouse.duckdb

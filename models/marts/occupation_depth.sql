@@ -1,0 +1,90 @@
+with
+
+statements as (
+
+    select * from {{ ref('stg_onet__task_statements') }}
+
+),
+
+task_usage as (
+
+    select * from {{ ref('int_task_usage') }}
+
+),
+
+-- A task counts as seen only when it clears the privacy thresholds; the published release
+-- applied them before publishing, so every task it lists counts.
+seen_tasks as (
+
+    select
+        usage_source,
+        task_key
+
+    from task_usage
+    where task_key <> 'none'
+        and {{ meets_privacy_thresholds('usage_source', 'conversation_count', 'account_count') }}
+
+),
+
+flows as (
+
+    select distinct usage_source from task_usage
+
+),
+
+occupation_coverage as (
+
+    select
+        flows.usage_source,
+        statements.onet_soc_code,
+        count(*) as task_count,
+        count(seen_tasks.task_key) as seen_task_count
+
+    from flows
+    cross join statements
+    left join seen_tasks
+        on flows.usage_source = seen_tasks.usage_source
+        and statements.task_key = seen_tasks.task_key
+    group by flows.usage_source, statements.onet_soc_code
+
+),
+
+depth_thresholds as (
+
+    select 10 as min_task_share_pct
+    union all select 25
+    union all select 50
+    union all select 75
+
+),
+
+final as (
+
+    select
+        occupation_coverage.usage_source,
+        depth_thresholds.min_task_share_pct,
+        count(*) as occupation_count,
+        sum(
+            case
+                when 100 * occupation_coverage.seen_task_count
+                    >= depth_thresholds.min_task_share_pct * occupation_coverage.task_count
+                    then 1
+                else 0
+            end
+        ) as occupations_at_or_above,
+        100.0 * sum(
+            case
+                when 100 * occupation_coverage.seen_task_count
+                    >= depth_thresholds.min_task_share_pct * occupation_coverage.task_count
+                    then 1
+                else 0
+            end
+        ) / count(*) as occupation_share_pct
+
+    from occupation_coverage
+    cross join depth_thresholds
+    group by occupation_coverage.usage_source, depth_thresholds.min_task_share_pct
+
+)
+
+select * from final

@@ -1,0 +1,113 @@
+"""Official sources of the reference files, with checksums where the bytes are known."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from orchestration.defs.reference.fetch import RemoteFile
+
+# The Economic Index release of 10 Feb 2025 on Hugging Face (Anthropic, data under CC BY).
+AEI_2025_02_URL = (
+    "https://huggingface.co/datasets/Anthropic/EconomicIndex/resolve/main/release_2025_02_10"
+)
+# O*NET 29.3 database in text form (National Center for O*NET Development, CC BY 4.0).
+ONET_29_3_URL = "https://www.onetcenter.org/dl_files/database/db_29_3_text"
+# hh-rlhf at the commit whose harmless-base test split is stored as a real file, not an LFS
+# pointer (Anthropic, MIT).
+HH_RLHF_COMMIT = "354e5c3cb8960630860dd5774a6ac2a58313bf4d"
+HH_RLHF_GITHUB_URL = f"https://raw.githubusercontent.com/anthropics/hh-rlhf/{HH_RLHF_COMMIT}"
+HH_RLHF_HF_URL = "https://huggingface.co/datasets/Anthropic/hh-rlhf/resolve/main"
+
+
+def _aei(name: str, sha256: str | None) -> RemoteFile:
+    return RemoteFile(
+        key=name,
+        url=f"{AEI_2025_02_URL}/{name}",
+        mirror_path=f"aei_2025_02/{name}",
+        sha256=sha256,
+        filename=f"aei_2025_02/{name}",
+    )
+
+
+# Checksums are given only for the files whose mirror copy is known to match the publisher's
+# bytes; wage_data.csv and bls_employment_may_2023.csv are loaded unverified.
+AEI_TASK_MAPPINGS = _aei(
+    "onet_task_mappings.csv",
+    "8de89c99f762146c9e46b2202c3501e2a14f11c5b44c61c8007021127b6c676e",
+)
+AEI_TASK_STATEMENTS = _aei(
+    "onet_task_statements.csv",
+    "82e4c418dc08475ef1263ad1e8c66ffa3357291370cd35ee1065ecea590597ec",
+)
+AEI_SOC_STRUCTURE = _aei(
+    "SOC_Structure.csv",
+    "05eb5e689fb471b7a66962b57bba6666dee2c3e6a6854f0f84faf423af68dd17",
+)
+AEI_INTERACTION_MODES = _aei(
+    "automation_vs_augmentation.csv",
+    "d1e264882b17618db4f4a00b6f87f48134222bc5c15eefb3d46aae9519e89d11",
+)
+AEI_BLS_EMPLOYMENT = _aei("bls_employment_may_2023.csv", None)
+AEI_WAGES = _aei("wage_data.csv", None)
+
+ONET_29_3_TASK_STATEMENTS = RemoteFile(
+    key="onet_29_3_task_statements",
+    url=f"{ONET_29_3_URL}/Task%20Statements.txt",
+    mirror_path="onet/Task Statements.txt",
+    sha256=None,
+    filename="onet_29_3/Task Statements.txt",
+)
+
+
+@dataclass(frozen=True)
+class ConversationFile:
+    """A public conversation sample: where to get it and how to name its records."""
+
+    remote: RemoteFile
+    source: str
+    id_prefix: str
+
+
+HH_RLHF_HARMLESS_TEST = ConversationFile(
+    remote=RemoteFile(
+        key="hh_rlhf_harmless_base_test",
+        url=f"{HH_RLHF_GITHUB_URL}/harmless-base/test.jsonl.gz",
+        mirror_path="conversations/hh_rlhf/harmless-base/test.jsonl.gz",
+        sha256="ebfaaed21162a4de120ae85366075b34425e2a6303fac59b99555002f7016f03",
+        filename="conversations/hh_rlhf/harmless-base/test.jsonl.gz",
+    ),
+    source="hh-rlhf",
+    id_prefix="harmless-base/test",
+)
+# The helpful-base test split is an LFS pointer on GitHub, so it comes from Hugging Face.
+HH_RLHF_HELPFUL_TEST = ConversationFile(
+    remote=RemoteFile(
+        key="hh_rlhf_helpful_base_test",
+        url=f"{HH_RLHF_HF_URL}/helpful-base/test.jsonl.gz",
+        mirror_path="conversations/hh_rlhf/helpful-base/test.jsonl.gz",
+        sha256=None,
+        filename="conversations/hh_rlhf/helpful-base/test.jsonl.gz",
+    ),
+    source="hh-rlhf",
+    id_prefix="helpful-base/test",
+)
+# WildChat-1M conversations (AI2, ODC-BY 1.0) already converted to the plain JSONL shape;
+# only a mirror has this file, since the publisher ships parquet shards.
+WILDCHAT_SAMPLE = ConversationFile(
+    remote=RemoteFile(
+        key="wildchat_convotopo_589",
+        url="",
+        mirror_path="conversations/wildchat_convotopo_589/conversations.jsonl.gz",
+        sha256=None,
+        filename="conversations/wildchat_convotopo_589/conversations.jsonl.gz",
+    ),
+    source="wildchat",
+    id_prefix="wildchat_convotopo_589",
+)
+
+
+def sample_conversation_files(has_mirror: bool) -> list[ConversationFile]:
+    """Return the public samples `make run` loads: the mirror's set, or what downloads."""
+    if has_mirror:
+        return [HH_RLHF_HARMLESS_TEST, WILDCHAT_SAMPLE]
+    return [HH_RLHF_HARMLESS_TEST, HH_RLHF_HELPFUL_TEST]

@@ -1,0 +1,48 @@
+"""Paths and settings read from the environment when called, never at import time."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# Every variable the project reads; .env.example documents each one.
+ENV_DATA_DIR = "DATA_DIR"
+ENV_WAREHOUSE_PATH = "WAREHOUSE_PATH"
+ENV_DATA_MIRROR = "DATA_MIRROR"
+ENV_ONET_RELEASE = "ONET_RELEASE"
+ENV_CONVERSATION_INBOX = "CONVERSATION_INBOX"
+
+
+def data_dir() -> Path:
+    """Return the folder for downloads, the warehouse and reports (default ./data)."""
+    return Path(os.environ.get(ENV_DATA_DIR) or PROJECT_ROOT / "data").resolve()
+
+
+def warehouse_path() -> Path:
+    """Return the absolute path of the DuckDB warehouse that Python assets and dbt share."""
+    configured = os.environ.get(ENV_WAREHOUSE_PATH)
+    return Path(configured).resolve() if configured else data_dir() / "warehouse.duckdb"
+
+
+def mirror_dir() -> Path | None:
+    """Return the local mirror laid out like the publishers' files, or None to download."""
+    configured = os.environ.get(ENV_DATA_MIRROR)
+    return Path(configured).resolve() if configured else None
+
+
+def onet_release() -> str:
+    """Return the O*NET task set to tag with: 20.1 (the Economic Index's) unless set."""
+    return os.environ.get(ENV_ONET_RELEASE) or "20.1"
+
+
+def conversation_inbox() -> str | None:
+    """Return the folder of the user's own conversation exports, if one is set."""
+    return os.environ.get(ENV_CONVERSATION_INBOX) or None
+
+
+def dbt_executable() -> str:
+    """Return the dbt installed beside this Python, so no PATH setup is needed."""
+    return str(Path(sys.executable).parent / "dbt")
