@@ -1,0 +1,51 @@
+"""Materialize the whole asset graph the way `make run` does, against a chosen mirror."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+
+def materialize_all(
+    mirror: Path,
+    *,
+    verify_checksums: bool = False,
+    load_public_samples: bool = True,
+    inbox: Path | None = None,
+) -> dg.ExecuteInProcessResult:
+    """Run every asset in-process; the warehouse comes from WAREHOUSE_PATH."""
+    from orchestration.defs.reference.resource import ReferenceData
+    from orchestration.definitions import ALL_ASSETS, build_resources
+
+    resources = build_resources()
+    resources["reference"] = ReferenceData(
+        mirror_dir=str(mirror), verify_checksums=verify_checksums
+    )
+    config = {"load_public_samples": load_public_samples}
+    if inbox is not None:
+        config["inbox_dir"] = str(inbox)
+    return dg.materialize(
+        ALL_ASSETS,
+        resources=resources,
+        run_config={"ops": {"conversation_tables": {"config": config}}},
+    )
+
+
+def materialization_metadata(result: dg.ExecuteInProcessResult, key: list[str]) -> dict:
+    """Return the metadata values of one asset's materialization in a run."""
+    for event in result.get_asset_materialization_events():
+        materialization = event.step_materialization_data.materialization
+        if materialization.asset_key == dg.AssetKey(key):
+            return {name: value.value for name, value in materialization.metadata.items()}
+    raise KeyError(f"no materialization of {key} in the run")
+
+
+def query(warehouse: Path, sql: str, parameters: list | None = None) -> list[tuple]:
+    """Run one read-only query and close the connection, so no lock outlives it."""
+    connection = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return connection.execute(sql, parameters or []).fetchall()
+    finally:
+        connection.close()

@@ -1,0 +1,194 @@
+"""The whole asset graph on a small invented mirror: lineage, privacy folding, reruns."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from orchestration import settings
+from tests.fixtures.mirror import write_fixture_mirror
+from tests.graph import materialization_metadata, materialize_all, query
+
+MARTS = (
+    "task_usage",
+    "occupation_usage",
+    "soc_major_group_usage",
+    "wage_usage",
+    "occupation_depth",
+    "interaction_mode_usage",
+)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -> dict:
+    """Materialize once on the fixture mirror; tests read the warehouse it leaves."""
+    root = tmp_path_factory.mktemp("graph")
+    mirror = write_fixture_mirror(root / "mirror")
+    warehouse = root / "data" / "warehouse.duckdb"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(settings.ENV_DATA_DIR, str(root / "data"))
+        patch.setenv(settings.ENV_WAREHOUSE_PATH, str(warehouse))
+        result = materialize_all(mirror)
+    return {"result": result, "warehouse": warehouse, "mirror": mirror, "root": root}
+
+
+def test_graph_materializes_every_asset(built: dict) -> None:
+    assert built["result"].success
+
+
+@pytest.mark.parametrize("mart", MARTS)
+def test_mart_has_rows_for_both_flows(built: dict, mart: str) -> None:
+    flows = query(built["warehouse"], f"select distinct usage_source from marts.{mart}")
+    assert sorted(flow for (flow,) in flows) == ["aei_2025_02", "pipeline"]
+
+
+def test_task_above_thresholds_is_published(built: dict) -> None:
+    rows = query(
+        built["warehouse"],
+        """
+        select conversation_count, account_count, usage_pct
+        from marts.task_usage
+        where usage_source = 'pipeline' and task_key like 'write, update, and maintain%'
+        """,
+    )
+    assert rows == [(18, 6, pytest.approx(100 * 18 / 21))]
+
+
+def test_small_task_cells_fold_into_suppressed(built: dict) -> None:
+    rows = query(
+        built["warehouse"],
+        """
+        select task_key, conversation_count, usage_pct
+        from marts.task_usage
+        where usage_source = 'pipeline' and is_suppressed
+        """,
+    )
+    assert rows == [("suppressed", None, pytest.approx(100 * 3 / 21))]
+
+
+def test_pipeline_tasks_below_thresholds_are_hidden(built: dict) -> None:
+    visible = query(
+        built["warehouse"],
+        "select task_key from marts.task_usage where usage_source = 'pipeline'",
+    )
+    assert sorted(key for (key,) in visible) == [
+        "suppressed",
+        "write, update, and maintain computer programs or software packages to handle "
+        "specific jobs such as tracking inventory, storing or retrieving data, or "
+        "controlling other equipment.",
+    ]
+
+
+def test_shared_statement_splits_share_equally(built: dict) -> None:
+    rows = dict(
+        query(
+            built["warehouse"],
+            """
+            select occupation_title, usage_pct
+            from marts.occupation_usage
+            where usage_source = 'aei_2025_02'
+            """,
+        )
+    )
+    # 20 % of usage is shared by two occupations; `none` (5 %) drops out of the total.
+    assert rows["Accountants"] == pytest.approx(100 * 10 / 95)
+    assert rows["Treasurers and Controllers"] == pytest.approx(100 * 10 / 95)
+    assert rows["Computer Programmers"] == pytest.approx(100 * 50 / 95)
+
+
+def test_soc_groups_under_thresholds_keep_null_rows(built: dict) -> None:
+    rows = dict(
+        query(
+            built["warehouse"],
+            """
+            select soc_major_group_code, usage_pct
+            from marts.soc_major_group_usage
+            where usage_source = 'pipeline' and not is_suppressed
+            """,
+        )
+    )
+    assert len(rows) == 22
+    assert rows["15"] == pytest.approx(100 * 18 / 20)
+    assert rows["35"] is None
+    assert rows["43"] is None
+
+
+def test_soc_groups_carry_employment_share(built: dict) -> None:
+    rows = dict(
+        query(
+            built["warehouse"],
+            """
+            select soc_major_group_code, employment_pct
+            from marts.soc_major_group_usage
+            where usage_source = 'aei_2025_02'
+            """,
+        )
+    )
+    total = sum(1000 * n for n in range(1, 23))
+    assert rows["11"] == pytest.approx(100 * 1000 / total)
+    assert rows["53"] == pytest.approx(100 * 22000 / total)
+
+
+def test_hourly_wage_rows_are_left_out(built: dict) -> None:
+    rows = query(
+        built["warehouse"],
+        """
+        select median_wage_usd
+        from marts.occupation_usage
+        where usage_source = 'aei_2025_02'
+            and occupation_title = 'Poets, Lyricists and Creative Writers'
+        """,
+    )
+    assert rows == [(None,)]
+
+
+def test_published_modes_leave_out_none(built: dict) -> None:
+    rows = dict(
+        query(
+            built["warehouse"],
+            """
+            select category, usage_excl_none_pct
+            from marts.interaction_mode_usage
+            where usage_source = 'aei_2025_02' and scope = 'overall'
+            """,
+        )
+    )
+    assert rows["directive"] == pytest.approx(100 * 30 / 79)
+    assert rows["feedback_loop"] == pytest.approx(100 * 10 / 79)
+    assert rows["automation"] == pytest.approx(100 * 40 / 79)
+    assert rows["none"] is None
+
+
+def test_conversations_without_accounts_count_alone(built: dict) -> None:
+    rows = query(
+        built["warehouse"],
+        """
+        select count(*), count(distinct account_key)
+        from staging.stg_pipeline__conversations
+        where source = 'hh-rlhf'
+        """,
+    )
+    assert rows == [(3, 3)]
+
+
+def test_report_is_written(built: dict) -> None:
+    report = built["root"] / "data" / "reports" / "usage_report.md"
+    text = report.read_text()
+    assert "Computer and Mathematical Occupations" in text
+    assert "suppressed" in text
+
+
+def test_rerun_loads_and_tags_nothing(built: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(settings.ENV_DATA_DIR, str(built["root"] / "data"))
+    monkeypatch.setenv(settings.ENV_WAREHOUSE_PATH, str(built["warehouse"]))
+    before = query(built["warehouse"], "select * from marts.task_usage order by all")
+
+    result = materialize_all(built["mirror"])
+
+    conversations = materialization_metadata(result, ["raw", "conversations"])
+    tags = materialization_metadata(result, ["raw", "conversation_tags"])
+    assert result.success
+    assert conversations["loaded_this_run"] == 0
+    assert tags["tagged_this_run"] == 0
+    assert query(built["warehouse"], "select * from marts.task_usage order by all") == before
