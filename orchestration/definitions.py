@@ -15,8 +15,13 @@ from orchestration.defs.tagging.assets import conversation_tags
 from orchestration.defs.tagging.resource import Tagging
 from orchestration.defs.warehouse.resource import Warehouse
 
-ALL_ASSETS = [*REFERENCE_ASSETS, conversation_tables, conversation_tags, economic_index_dbt,
-              usage_report]
+ALL_ASSETS = [
+    *REFERENCE_ASSETS,
+    conversation_tables,
+    conversation_tags,
+    economic_index_dbt,
+    usage_report,
+]
 
 refresh_everything = dg.define_asset_job(
     "refresh_everything",

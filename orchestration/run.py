@@ -39,7 +39,9 @@ def mart_row_counts(warehouse: str) -> list[tuple[str, str, int]]:
 
 
 def main() -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     ensure_dagster_home()
     started = time.monotonic()
     mirror = settings.mirror_dir()

@@ -16,8 +16,8 @@ def materialize_all(
     inbox: Path | None = None,
 ) -> dg.ExecuteInProcessResult:
     """Run every asset in-process; the warehouse comes from WAREHOUSE_PATH."""
-    from orchestration.defs.reference.resource import ReferenceData
     from orchestration.definitions import ALL_ASSETS, build_resources
+    from orchestration.defs.reference.resource import ReferenceData
 
     resources = build_resources()
     resources["reference"] = ReferenceData(

@@ -68,12 +68,24 @@ def check_loaded(stats: LoadStats) -> None:
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(dg.AssetKey(["raw", "conversations"]), group_name=GROUP, kinds={"duckdb"},
-                     description="One row per conversation, keyed by (source, id)."),
-        dg.AssetSpec(dg.AssetKey(["raw", "messages"]), group_name=GROUP, kinds={"duckdb"},
-                     description="One row per scrubbed message of a loaded conversation."),
-        dg.AssetSpec(dg.AssetKey(["raw", "quarantine"]), group_name=GROUP, kinds={"duckdb"},
-                     description="One row per record set aside, with file, line and reason."),
+        dg.AssetSpec(
+            dg.AssetKey(["raw", "conversations"]),
+            group_name=GROUP,
+            kinds={"duckdb"},
+            description="One row per conversation, keyed by (source, id).",
+        ),
+        dg.AssetSpec(
+            dg.AssetKey(["raw", "messages"]),
+            group_name=GROUP,
+            kinds={"duckdb"},
+            description="One row per scrubbed message of a loaded conversation.",
+        ),
+        dg.AssetSpec(
+            dg.AssetKey(["raw", "quarantine"]),
+            group_name=GROUP,
+            kinds={"duckdb"},
+            description="One row per record set aside, with file, line and reason.",
+        ),
     ],
     pool=WAREHOUSE_POOL,
 )
@@ -109,7 +121,10 @@ def conversation_tables(
             )
             context.log.info(
                 "%s: read %d, loaded %d, already loaded %d, quarantined %d",
-                item.path.name, stats.read, stats.loaded, stats.already_loaded,
+                item.path.name,
+                stats.read,
+                stats.loaded,
+                stats.already_loaded,
                 stats.quarantined,
             )
             check_loaded(stats)

@@ -75,9 +75,7 @@ def soc_structure(
     context: dg.AssetExecutionContext, reference: ReferenceData, warehouse: Warehouse
 ) -> dg.MaterializeResult:
     """The O*NET-SOC 2019 hierarchy shipped with the release, for major-group titles."""
-    return _materialize(
-        context, reference, warehouse, "soc_structure", catalog.AEI_SOC_STRUCTURE
-    )
+    return _materialize(context, reference, warehouse, "soc_structure", catalog.AEI_SOC_STRUCTURE)
 
 
 @dg.asset(key_prefix="raw", group_name=GROUP, pool=WAREHOUSE_POOL, kinds={"duckdb"})
@@ -85,9 +83,7 @@ def bls_employment(
     context: dg.AssetExecutionContext, reference: ReferenceData, warehouse: Warehouse
 ) -> dg.MaterializeResult:
     """BLS OEWS May 2023 employment by SOC major group, keyed by group title."""
-    return _materialize(
-        context, reference, warehouse, "bls_employment", catalog.AEI_BLS_EMPLOYMENT
-    )
+    return _materialize(context, reference, warehouse, "bls_employment", catalog.AEI_BLS_EMPLOYMENT)
 
 
 @dg.asset(key_prefix="raw", group_name=GROUP, pool=WAREHOUSE_POOL, kinds={"duckdb"})

@@ -66,9 +66,7 @@ TABLE_LOADS: dict[str, TableLoad] = {
             "wage_group": "varchar",
         },
     ),
-    "aei_task_mappings": TableLoad(
-        "aei_task_mappings", {"task_name": "varchar", "pct": "double"}
-    ),
+    "aei_task_mappings": TableLoad("aei_task_mappings", {"task_name": "varchar", "pct": "double"}),
     "aei_interaction_modes": TableLoad(
         "aei_interaction_modes", {"interaction_type": "varchar", "pct": "double"}
     ),

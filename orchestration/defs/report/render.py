@@ -65,7 +65,10 @@ def render_report(connection: duckdb.DuckDBPyConnection) -> str:
     ).fetchall()
     lines += _table(
         ["mode or side", "pipeline %", "published %"],
-        [[category, _fmt(pipeline, 1), _fmt(published, 1)] for category, pipeline, published in modes],
+        [
+            [category, _fmt(pipeline, 1), _fmt(published, 1)]
+            for category, pipeline, published in modes
+        ],
     )
 
     for flow in FLOWS:
@@ -96,7 +99,10 @@ def render_report(connection: duckdb.DuckDBPyConnection) -> str:
     ).fetchall()
     lines += _table(
         ["min task share", "pipeline %", "published %"],
-        [[f"{share}%", _fmt(pipeline, 1), _fmt(published, 1)] for share, pipeline, published in depth],
+        [
+            [f"{share}%", _fmt(pipeline, 1), _fmt(published, 1)]
+            for share, pipeline, published in depth
+        ],
     )
 
     lines += ["## Usage by wage quartile of the occupation", ""]

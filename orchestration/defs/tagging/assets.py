@@ -139,8 +139,9 @@ def conversation_tags(
     with warehouse.connect() as connection:
         ensure_tag_table(connection)
         tagger = tagging.build_tagger(connection)
-        context.log.info("tagging with %s backend over %d tasks", tagging.backend,
-                         tagger.task_count)
+        context.log.info(
+            "tagging with %s backend over %d tasks", tagging.backend, tagger.task_count
+        )
         for batch in untagged_batches(
             connection,
             tagger.backend,
