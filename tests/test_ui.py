@@ -8,6 +8,7 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -45,7 +46,7 @@ WORKSPACE_QUERY = """
 }
 """
 ASSET_NODES_QUERY = "{ assetNodes { assetKey { path } } }"
-# dagster dev colours its log levels with ANSI escape codes, e.g. "\x1b[31mERROR\x1b[0m".
+# dagster dev colors its log levels with ANSI escape codes, e.g. "\x1b[31mERROR\x1b[0m".
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -64,7 +65,7 @@ class DagsterUI:
         return f"dagster dev output (last {LOG_TAIL_CHARS} chars):\n{text[-LOG_TAIL_CHARS:]}"
 
     def graphql(self, query: str) -> dict:
-        """POST a GraphQL query and return its `data`; fail on GraphQL errors."""
+        """POST a GraphQL query and return its `data`, failing the test on GraphQL errors."""
         request = urllib.request.Request(
             f"{self.url}/graphql",
             data=json.dumps({"query": query}).encode(),
@@ -77,7 +78,8 @@ class DagsterUI:
 
 
 def free_port() -> int:
-    """Return a port on 127.0.0.1 that no process listens on right now."""
+    """Return a port on 127.0.0.1 that is free when checked."""
+    # NOTE: another process could bind the port before dagster dev does, which fails startup.
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind((HOST, 0))
         return probe.getsockname()[1]
@@ -148,7 +150,8 @@ def dagster_ui(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -> 
     home = prepare_dagster_home(env)
     port = free_port()
     log = root / "dagster_dev.log"
-    dagster = settings.PROJECT_ROOT / ".venv" / "bin" / "dagster"
+    dagster = Path(sys.executable).parent / "dagster"
+    # `dagster dev`, as `make ui` runs it, because SIGINT to its group stops it in about 3 s.
     command = [
         "env",
         "--default-signal=INT,TERM",
@@ -181,7 +184,7 @@ def dagster_ui(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -> 
 
 def test_dagster_home_has_config(dagster_ui: DagsterUI) -> None:
     config = dagster_ui.home / "dagster.yaml"
-    assert config.exists(), f"{config} not written by ensure_dagster_home()"
+    assert config.exists(), f"{config} is missing: ensure_dagster_home() did not write it"
 
 
 def test_ui_loads_code_location_without_errors(dagster_ui: DagsterUI) -> None:
