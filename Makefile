@@ -4,7 +4,10 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+ifeq ($(strip $(DAGSTER_HOME)),)
+DAGSTER_HOME := $(CURDIR)/.dagster_home
+endif
+export DAGSTER_HOME
 
 .PHONY: install run test ui docs parse lint clean
 

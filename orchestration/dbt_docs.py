@@ -8,7 +8,7 @@ import sys
 
 from orchestration import settings
 
-DOCS_PORT = os.environ.get("DBT_DOCS_PORT", "8080")
+DOCS_PORT = os.environ.get("DBT_DOCS_PORT") or "8080"
 
 
 def main() -> int:

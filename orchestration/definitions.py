@@ -34,6 +34,8 @@ daily_refresh = dg.ScheduleDefinition(
     job=refresh_everything,
     cron_schedule="0 3 * * *",
     execution_timezone="UTC",
+    # Runs whenever the Dagster daemon runs (`make ui` starts one); stop it in the UI.
+    default_status=dg.DefaultScheduleStatus.RUNNING,
 )
 
 

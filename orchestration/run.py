@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 import time
 
@@ -23,45 +22,84 @@ MARTS = (
 )
 
 
-def mart_row_counts(warehouse: str) -> list[tuple[str, str, int]]:
-    """Return (mart, usage_source, rows) for every mart; opened read-only after the run."""
-    connection = duckdb.connect(warehouse, read_only=True)
+def mart_row_counts(connection: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int]]:
+    """Return (mart, usage_source, rows) for every mart."""
+    counts = []
+    for mart in MARTS:
+        rows = connection.execute(
+            f"select usage_source, count(*) from marts.{mart} group by 1 order by 1"
+        ).fetchall()
+        counts += [(mart, source, count) for source, count in rows]
+    return counts
+
+
+def _run_metadata(result: dg.ExecuteInProcessResult, key: list[str]) -> dict:
+    for event in result.get_asset_materialization_events():
+        materialization = event.step_materialization_data.materialization
+        if materialization.asset_key == dg.AssetKey(key):
+            return {name: value.value for name, value in materialization.metadata.items()}
+    return {}
+
+
+def print_summary(result: dg.ExecuteInProcessResult, seconds: float) -> None:
+    """Print what the run did and where its results are."""
+    warehouse = settings.warehouse_path()
+    conversations = _run_metadata(result, ["raw", "conversations"])
+    quarantine = _run_metadata(result, ["raw", "quarantine"])
+    tags = _run_metadata(result, ["raw", "conversation_tags"])
+    print(f"\nmaterialized every asset in {seconds:.0f} s")
+    print(
+        f"conversations: {conversations.get('loaded_this_run', 0)} loaded this run, "
+        f"{conversations.get('dagster/row_count', 0)} in total; "
+        f"{quarantine.get('quarantined_this_run', 0)} records quarantined this run "
+        "(see raw.quarantine)"
+    )
+    print(
+        f"tags: {tags.get('tagged_this_run', 0)} conversations tagged this run "
+        f"with the {tags.get('backend', '?')} backend"
+    )
+    print(f"warehouse: {warehouse}")
+    print("mart rows by flow:")
+    connection = duckdb.connect(str(warehouse), read_only=True)
     try:
-        counts = []
-        for mart in MARTS:
-            rows = connection.execute(
-                f"select usage_source, count(*) from marts.{mart} group by 1 order by 1"
-            ).fetchall()
-            counts += [(mart, source, count) for source, count in rows]
-        return counts
+        for mart, source, count in mart_row_counts(connection):
+            print(f"  marts.{mart:<24} {source:<12} {count:>6}")
     finally:
         connection.close()
+    print(f"report: {settings.data_dir() / 'reports' / 'usage_report.md'}")
+    print("UI: `make ui`, then open http://127.0.0.1:3000; dbt docs: `make docs`")
 
 
 def main() -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    mirror = settings.mirror_dir()
+    if mirror is not None and not mirror.is_dir():
+        print(
+            f"{settings.ENV_DATA_MIRROR}={mirror} is not a directory: point it at a folder "
+            "laid out like the publishers' files (an absolute path is safest), or unset it "
+            "to download",
+            file=sys.stderr,
+        )
+        return 2
+    print(f"data: {'mirror ' + str(mirror) if mirror else 'downloading from the publishers'}")
     ensure_dagster_home()
     started = time.monotonic()
-    mirror = settings.mirror_dir()
-    print(f"data: {'mirror ' + str(mirror) if mirror else 'downloading from the publishers'}")
     with dg.DagsterInstance.get() as instance:
         result = dg.materialize(
             ALL_ASSETS, resources=build_resources(), instance=instance, raise_on_error=False
         )
     if not result.success:
-        print("run failed; the step errors are above, and `make ui` shows the run", file=sys.stderr)
+        failed = [
+            event.step_key
+            for event in result.all_events
+            if event.event_type_value == "STEP_FAILURE"
+        ]
+        print(
+            f"run failed in {', '.join(failed) or 'a step'}; the error is in the log above, "
+            "and `make ui` shows the run",
+            file=sys.stderr,
+        )
         return 1
-
-    warehouse = settings.warehouse_path()
-    print(f"\nmaterialized every asset in {time.monotonic() - started:.0f} s")
-    print(f"warehouse: {warehouse}")
-    print("mart rows by flow:")
-    for mart, source, count in mart_row_counts(str(warehouse)):
-        print(f"  marts.{mart:<24} {source:<12} {count:>6}")
-    print(f"report: {settings.data_dir() / 'reports' / 'usage_report.md'}")
-    print("UI: `make ui`, then open http://127.0.0.1:3000; dbt docs: `make docs`")
+    print_summary(result, time.monotonic() - started)
     return 0
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import json
 import logging
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,8 +24,6 @@ from orchestration.defs.conversations.parse import (
     Rejected,
     read_conversations,
 )
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def write_lines(path: Path, lines: list[str]) -> Path:
@@ -459,14 +456,9 @@ def test_invalid_batch_size_raises(con):
 # Published samples
 
 
-def mirror_root() -> Path:
-    configured = os.environ.get("DATA_MIRROR")
-    return Path(configured) if configured else REPO_ROOT.parent / "shared" / "data"
-
-
 @pytest.mark.mirror
-def test_published_samples_parse_completely(con):
-    root = mirror_root() / "conversations"
+def test_published_samples_parse_completely(con, real_mirror):
+    root = real_mirror / "conversations"
     hh_path = root / "hh_rlhf" / "harmless-base" / "test.jsonl.gz"
     wildchat_path = root / "wildchat_convotopo_589" / "conversations.jsonl.gz"
     if not (hh_path.is_file() and wildchat_path.is_file()):

@@ -133,7 +133,8 @@ def _json_type_name(value: object) -> str:
 def _parse_record(line: str, source: str, id_prefix: str, line_index: int) -> Conversation:
     try:
         # strict=False accepts raw tabs and newlines inside strings, as some exports have.
-        record = json.loads(line, strict=False)
+        # Without the line break, the column of an error is on the record's own line.
+        record = json.loads(line.rstrip("\r\n"), strict=False)
     except json.JSONDecodeError as error:
         raise _RecordError(f"invalid JSON: {error.msg} at column {error.colno}") from None
     except RecursionError:

@@ -7,7 +7,10 @@ import duckdb
 FLOWS = ("pipeline", "aei_2025_02")
 
 
-def _fmt(value: float | None, digits: int = 2) -> str:
+def _fmt(value: float | None, digits: int = 2, has_row: bool = True) -> str:
+    """Format a share; a missing row is blank, a row under the thresholds says so."""
+    if not has_row:
+        return ""
     return "suppressed" if value is None else f"{value:.{digits}f}"
 
 
@@ -35,7 +38,9 @@ def render_report(connection: duckdb.DuckDBPyConnection) -> str:
             soc_major_group_code,
             max(soc_major_group_title),
             max(case when usage_source = 'pipeline' then usage_pct end),
+            count(case when usage_source = 'pipeline' then 1 end) > 0,
             max(case when usage_source = 'aei_2025_02' then usage_pct end),
+            count(case when usage_source = 'aei_2025_02' then 1 end) > 0,
             max(employment_pct)
         from marts.soc_major_group_usage
         group by soc_major_group_code
@@ -45,8 +50,14 @@ def render_report(connection: duckdb.DuckDBPyConnection) -> str:
     lines += _table(
         ["code", "major group", "pipeline %", "published %", "BLS employment %"],
         [
-            [code or "", title, _fmt(pipeline), _fmt(published), _fmt(employment)]
-            for code, title, pipeline, published, employment in groups
+            [
+                code or "",
+                title,
+                _fmt(pipeline, has_row=has_pipeline),
+                _fmt(published, has_row=has_published),
+                _fmt(employment, has_row=code is not None),
+            ]
+            for code, title, pipeline, has_pipeline, published, has_published, employment in groups
         ],
     )
 
@@ -54,20 +65,27 @@ def render_report(connection: duckdb.DuckDBPyConnection) -> str:
     modes = connection.execute(
         """
         select
-            category,
+            case
+                when category = 'suppressed'
+                    then 'suppressed ' || replace(category_kind, '_', ' ') || 's'
+                else category
+            end,
             max(case when usage_source = 'pipeline' then usage_excl_none_pct end),
-            max(case when usage_source = 'aei_2025_02' then usage_excl_none_pct end)
+            max(case when usage_source = 'aei_2025_02' then usage_excl_none_pct end),
+            count(case when usage_source = 'aei_2025_02' then 1 end) > 0
         from marts.interaction_mode_usage
         where scope = 'overall' and category <> 'none'
         group by category_kind, category
-        order by category_kind desc, category
+        order by category_kind desc, category = 'suppressed', category
         """
     ).fetchall()
     lines += _table(
         ["mode or side", "pipeline %", "published %"],
+        # The pipeline flow publishes no row for a mode under the thresholds, so a missing
+        # pipeline figure reads as suppressed; the published flow has no suppressed rows.
         [
-            [category, _fmt(pipeline, 1), _fmt(published, 1)]
-            for category, pipeline, published in modes
+            [label, _fmt(pipeline, 1), _fmt(published, 1, has_published)]
+            for label, pipeline, published, has_published in modes
         ],
     )
 
