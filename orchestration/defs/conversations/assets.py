@@ -20,7 +20,7 @@ INBOX_PATTERNS = ("*.jsonl", "*.jsonl.gz")
 
 
 class ConversationSettings(dg.Config):
-    """Which conversations a run loads."""
+    """Run settings: the conversation files to load."""
 
     # The public samples give `make run` real conversations to measure; turn them off to
     # measure only the files in the inbox.

@@ -74,7 +74,7 @@ def onet_task_statements(
 def soc_structure(
     context: dg.AssetExecutionContext, reference: ReferenceData, warehouse: Warehouse
 ) -> dg.MaterializeResult:
-    """The O*NET-SOC 2019 hierarchy shipped with the release, for major-group titles."""
+    """O*NET-SOC 2019 hierarchy shipped with the release, for major-group titles."""
     return _materialize(context, reference, warehouse, "soc_structure", catalog.AEI_SOC_STRUCTURE)
 
 

@@ -1,6 +1,6 @@
 """Load reference files into the warehouse's raw schema with explicit column types.
 
-Codes (O*NET-SOC, SOC) stay text so that no leading zero is lost; every file goes through
+Codes (O*NET-SOC, SOC) stay text so that no leading zero is lost. Every file goes through
 DuckDB's CSV reader rather than dbt seeds, because the task file alone is 3.6 MB.
 """
 
@@ -25,7 +25,7 @@ TASK_STATEMENT_COLUMNS = {
 
 @dataclass(frozen=True)
 class TableLoad:
-    """How one file becomes one raw table."""
+    """Target table and column types for one reference file."""
 
     table: str
     columns: dict[str, str]

@@ -1,4 +1,4 @@
-"""Where reference files and conversation samples come from: a mirror, or the publishers."""
+"""The source of reference files and conversation samples: a mirror, or the publishers."""
 
 from __future__ import annotations
 

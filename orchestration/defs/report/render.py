@@ -8,7 +8,7 @@ FLOWS = ("pipeline", "aei_2025_02")
 
 
 def _fmt(value: float | None, digits: int = 2, has_row: bool = True) -> str:
-    """Format a share; a missing row is blank, a row under the thresholds says so."""
+    """Format a share: blank for a missing row, `suppressed` for a null figure."""
     if not has_row:
         return ""
     return "suppressed" if value is None else f"{value:.{digits}f}"
