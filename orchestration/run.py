@@ -11,21 +11,13 @@ import duckdb
 from orchestration import settings
 from orchestration.dagster_home import ensure_dagster_home
 from orchestration.definitions import ALL_ASSETS, build_resources
-
-MARTS = (
-    "task_usage",
-    "occupation_usage",
-    "soc_major_group_usage",
-    "wage_usage",
-    "occupation_depth",
-    "interaction_mode_usage",
-)
+from orchestration.marts import MART_NAMES
 
 
 def mart_row_counts(connection: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int]]:
     """Return (mart, usage_source, rows) for every mart."""
     counts = []
-    for mart in MARTS:
+    for mart in MART_NAMES:
         rows = connection.execute(
             f"select usage_source, count(*) from marts.{mart} group by 1 order by 1"
         ).fetchall()

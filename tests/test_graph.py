@@ -7,17 +7,9 @@ from pathlib import Path
 import pytest
 
 from orchestration import settings
+from orchestration.marts import MART_NAMES
 from tests.fixtures.mirror import PROGRAMMING_TASK, write_fixture_mirror
 from tests.graph import materialization_metadata, materialize_all, query
-
-MARTS = (
-    "task_usage",
-    "occupation_usage",
-    "soc_major_group_usage",
-    "wage_usage",
-    "occupation_depth",
-    "interaction_mode_usage",
-)
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +29,7 @@ def test_graph_materializes_every_asset(built: dict) -> None:
     assert built["result"].success
 
 
-@pytest.mark.parametrize("mart", MARTS)
+@pytest.mark.parametrize("mart", MART_NAMES)
 def test_mart_has_rows_for_both_flows(built: dict, mart: str) -> None:
     flows = query(built["warehouse"], f"select distinct usage_source from marts.{mart}")
     assert sorted(flow for (flow,) in flows) == ["aei_2025_02", "pipeline"]

@@ -58,32 +58,35 @@ depth_thresholds as (
 
 ),
 
-final as (
+-- Compared in integers so that, say, 3 of 30 tasks counts as exactly 10 %.
+occupation_thresholds as (
 
     select
         occupation_coverage.usage_source,
         depth_thresholds.min_task_share_pct,
-        count(*) as occupation_count,
-        sum(
-            case
-                when 100 * occupation_coverage.seen_task_count
-                    >= depth_thresholds.min_task_share_pct * occupation_coverage.task_count
-                    then 1
-                else 0
-            end
-        ) as occupations_at_or_above,
-        100.0 * sum(
-            case
-                when 100 * occupation_coverage.seen_task_count
-                    >= depth_thresholds.min_task_share_pct * occupation_coverage.task_count
-                    then 1
-                else 0
-            end
-        ) / count(*) as occupation_share_pct
+        case
+            when 100 * occupation_coverage.seen_task_count
+                >= depth_thresholds.min_task_share_pct * occupation_coverage.task_count
+                then 1
+            else 0
+        end as is_at_or_above
 
     from occupation_coverage
     cross join depth_thresholds
-    group by occupation_coverage.usage_source, depth_thresholds.min_task_share_pct
+
+),
+
+final as (
+
+    select
+        usage_source,
+        min_task_share_pct,
+        count(*) as occupation_count,
+        sum(is_at_or_above) as occupations_at_or_above,
+        100.0 * sum(is_at_or_above) / count(*) as occupation_share_pct
+
+    from occupation_thresholds
+    group by usage_source, min_task_share_pct
 
 )
 

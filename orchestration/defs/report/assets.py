@@ -8,17 +8,9 @@ import dagster as dg
 from orchestration import settings
 from orchestration.defs.report.render import render_report
 from orchestration.defs.warehouse.resource import WAREHOUSE_POOL, Warehouse
+from orchestration.marts import MART_NAMES
 
-MART_KEYS = [
-    dg.AssetKey(["marts", name])
-    for name in (
-        "soc_major_group_usage",
-        "interaction_mode_usage",
-        "occupation_usage",
-        "occupation_depth",
-        "wage_usage",
-    )
-]
+MART_KEYS = [dg.AssetKey(["marts", name]) for name in MART_NAMES]
 
 
 @dg.asset(group_name="report", pool=WAREHOUSE_POOL, deps=MART_KEYS, kinds={"markdown"})

@@ -1,0 +1,10 @@
+"""Names of the dbt marts users read, in the order they are built."""
+
+MART_NAMES = (
+    "task_usage",
+    "occupation_usage",
+    "soc_major_group_usage",
+    "wage_usage",
+    "occupation_depth",
+    "interaction_mode_usage",
+)
