@@ -9,7 +9,7 @@ DAGSTER_HOME := $(CURDIR)/.dagster_home
 endif
 export DAGSTER_HOME
 
-.PHONY: install run test ui docs parse lint clean
+.PHONY: install run test ui docs parse lint forget clean
 
 install: $(STAMP)
 
@@ -36,6 +36,10 @@ ui: parse
 
 docs: parse
 	$(BIN)/python -m orchestration.dbt_docs
+
+# Delete one account's conversations and everything derived from them: make forget ACCOUNT=<id>
+forget: parse
+	$(BIN)/python -m orchestration.forget_account "$(ACCOUNT)"
 
 lint: install
 	$(BIN)/ruff check orchestration tests

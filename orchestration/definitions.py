@@ -1,4 +1,4 @@
-"""Dagster definitions: every asset, resource, job and schedule of the pipeline."""
+"""Dagster definitions: every asset, resource, job, schedule and sensor of the pipeline."""
 
 from __future__ import annotations
 
@@ -6,7 +6,11 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from orchestration import settings
-from orchestration.defs.conversations.assets import conversation_tables
+from orchestration.defs.conversations.assets import (
+    conversation_inbox_sensor,
+    conversation_tables,
+)
+from orchestration.defs.conversations.resource import Ingestion
 from orchestration.defs.dbt.assets import DBT_PROJECT, economic_index_dbt
 from orchestration.defs.reference.assets import REFERENCE_ASSETS
 from orchestration.defs.reference.resource import ReferenceData
@@ -14,6 +18,7 @@ from orchestration.defs.report.assets import usage_report
 from orchestration.defs.tagging.assets import conversation_tags
 from orchestration.defs.tagging.resource import Tagging
 from orchestration.defs.warehouse.resource import Warehouse
+from orchestration.jobs import refresh_everything
 
 ALL_ASSETS = [
     *REFERENCE_ASSETS,
@@ -23,20 +28,30 @@ ALL_ASSETS = [
     usage_report,
 ]
 
-refresh_everything = dg.define_asset_job(
-    "refresh_everything",
-    selection=dg.AssetSelection.all(),
-    description="Fetch reference data, load and tag new conversations, rebuild every mart.",
+# Forgetting re-materializes the conversation tables with `forget_account` set in their run
+# config, then everything downstream, so no mart keeps a trace of the account.
+forget_account = dg.define_asset_job(
+    "forget_account",
+    selection=dg.AssetSelection.assets(conversation_tables).downstream(),
+    description=(
+        "Delete one account's conversations and everything derived from them, then rebuild "
+        "the marts. Set ops.conversation_tables.config.forget_account to the account's "
+        "stored acct_ hash (or its id)."
+    ),
 )
 
-daily_refresh = dg.ScheduleDefinition(
-    name="daily_refresh",
+
+@dg.schedule(
     job=refresh_everything,
     cron_schedule="0 3 * * *",
     execution_timezone="UTC",
     # Runs whenever the Dagster daemon runs (`make ui` starts one); stop it in the UI.
     default_status=dg.DefaultScheduleStatus.RUNNING,
 )
+def daily_refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    """Refresh everything for the day of the tick."""
+    day = context.scheduled_execution_time.date().isoformat()
+    return dg.RunRequest(run_key=f"daily-{day}", partition_key=day)
 
 
 def build_resources() -> dict[str, object]:
@@ -44,6 +59,7 @@ def build_resources() -> dict[str, object]:
     return {
         "warehouse": Warehouse(),
         "reference": ReferenceData(),
+        "ingestion": Ingestion(),
         "tagging": Tagging(),
         "dbt": DbtCliResource(
             project_dir=str(DBT_PROJECT.project_dir),
@@ -55,7 +71,8 @@ def build_resources() -> dict[str, object]:
 
 defs = dg.Definitions(
     assets=ALL_ASSETS,
-    jobs=[refresh_everything],
+    jobs=[refresh_everything, forget_account],
     schedules=[daily_refresh],
+    sensors=[conversation_inbox_sensor],
     resources=build_resources(),
 )

@@ -11,6 +11,7 @@ import duckdb
 from orchestration import settings
 from orchestration.dagster_home import ensure_dagster_home
 from orchestration.definitions import ALL_ASSETS, build_resources
+from orchestration.defs.conversations.assets import today_partition
 from orchestration.marts import MART_NAMES
 
 
@@ -77,7 +78,11 @@ def main() -> int:
     started = time.monotonic()
     with dg.DagsterInstance.get() as instance:
         result = dg.materialize(
-            ALL_ASSETS, resources=build_resources(), instance=instance, raise_on_error=False
+            ALL_ASSETS,
+            resources=build_resources(),
+            instance=instance,
+            partition_key=today_partition(),
+            raise_on_error=False,
         )
     if not result.success:
         failed = [

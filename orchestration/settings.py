@@ -14,6 +14,11 @@ ENV_WAREHOUSE_PATH = "WAREHOUSE_PATH"
 ENV_DATA_MIRROR = "DATA_MIRROR"
 ENV_ONET_RELEASE = "ONET_RELEASE"
 ENV_CONVERSATION_INBOX = "CONVERSATION_INBOX"
+ENV_ACCOUNT_HASH_KEY = "ACCOUNT_HASH_KEY"
+ENV_KEEP_ORIGINAL_TEXT = "KEEP_ORIGINAL_TEXT"
+ENV_ORIGINAL_TEXT_RETENTION_DAYS = "ORIGINAL_TEXT_RETENTION_DAYS"
+# Small invented exports, one per supported format, loaded with the public samples.
+FORMAT_SAMPLES_DIR = PROJECT_ROOT / "samples" / "exports"
 
 
 def data_dir() -> Path:
@@ -46,3 +51,27 @@ def conversation_inbox() -> str | None:
 def dbt_executable() -> str:
     """Return the dbt installed beside this Python, so no PATH setup is needed."""
     return str(Path(sys.executable).parent / "dbt")
+
+
+def account_key_file() -> Path:
+    """Return the file that keeps the generated account-hash key when none is set."""
+    return data_dir() / "secrets" / "account_hash.key"
+
+
+def keep_original_text() -> bool:
+    """Return whether unscrubbed text is kept in raw.message_originals (default no)."""
+    return os.environ.get(ENV_KEEP_ORIGINAL_TEXT, "").strip().lower() in ("1", "true", "yes")
+
+
+def original_text_retention_days() -> int:
+    """Return how many days unscrubbed originals are kept (default 30)."""
+    value = os.environ.get(ENV_ORIGINAL_TEXT_RETENTION_DAYS) or "30"
+    try:
+        days = int(value)
+    except ValueError:
+        raise ValueError(
+            f"{ENV_ORIGINAL_TEXT_RETENTION_DAYS}={value!r} is not a whole number of days"
+        ) from None
+    if days < 0:
+        raise ValueError(f"{ENV_ORIGINAL_TEXT_RETENTION_DAYS} must be 0 or more, got {days}")
+    return days

@@ -7,29 +7,46 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+# A fixed day, so reruns in one test land in the same ingestion partition.
+PARTITION = "2025-01-15"
+
 
 def materialize_all(
     mirror: Path,
     *,
     verify_checksums: bool = False,
     load_public_samples: bool = True,
+    load_format_samples: bool = False,
     inbox: Path | None = None,
+    partition: str = PARTITION,
+    forget_account: str | None = None,
+    keep_original_text: bool = False,
 ) -> dg.ExecuteInProcessResult:
     """Run every asset in-process; the warehouse comes from WAREHOUSE_PATH."""
     from orchestration.definitions import ALL_ASSETS, build_resources
+    from orchestration.defs.conversations.resource import Ingestion
     from orchestration.defs.reference.resource import ReferenceData
 
     resources = build_resources()
     resources["reference"] = ReferenceData(
         mirror_dir=str(mirror), verify_checksums=verify_checksums
     )
-    config = {"load_public_samples": load_public_samples}
-    if inbox is not None:
-        config["inbox_dir"] = str(inbox)
+    resources["ingestion"] = Ingestion(
+        inbox_dir=str(inbox) if inbox else None,
+        load_public_samples=load_public_samples,
+        load_format_samples=load_format_samples,
+        keep_original_text=keep_original_text,
+    )
+    run_config = {}
+    if forget_account is not None:
+        run_config = {
+            "ops": {"conversation_tables": {"config": {"forget_account": forget_account}}}
+        }
     return dg.materialize(
         ALL_ASSETS,
         resources=resources,
-        run_config={"ops": {"conversation_tables": {"config": config}}},
+        partition_key=partition,
+        run_config=run_config,
     )
 
 

@@ -11,11 +11,14 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from orchestration.defs.conversations.accounts import hash_account
 from orchestration.defs.conversations.load import (
+    LoadOptions,
     LoadStats,
     content_sha256,
     ensure_tables,
     load_conversations,
+    purge_originals,
 )
 from orchestration.defs.conversations.parse import (
     EXCERPT_MAX_CHARS,
@@ -24,6 +27,9 @@ from orchestration.defs.conversations.parse import (
     Rejected,
     read_conversations,
 )
+
+TEST_KEY = b"test-account-hash-key-0123456789"
+OPTIONS = LoadOptions(account_key=TEST_KEY)
 
 
 def write_lines(path: Path, lines: list[str]) -> Path:
@@ -119,7 +125,7 @@ def test_plain_content_string_list_and_null(tmp_path: Path):
     assert conversation.messages == (
         Message("system", "Be brief."),
         Message("user", "Part one.\nPart two."),
-        Message("assistant", "Done."),
+        Message("assistant", "[image]\nDone."),
     )
 
 
@@ -160,9 +166,12 @@ def test_integer_id_becomes_string(tmp_path: Path):
     assert only_conversation(path).conversation_id == "42"
 
 
-def test_missing_id_uses_prefix_and_line(tmp_path: Path):
-    path = write_lines(tmp_path / "plain.jsonl", ["", plain_record()])
-    assert only_conversation(path).conversation_id == "sample:1"
+def test_missing_id_comes_from_content(tmp_path: Path):
+    first = write_lines(tmp_path / "a.jsonl", ["", plain_record()])
+    second = write_lines(tmp_path / "b.jsonl", [plain_record(), plain_record(id="x")])
+    conversation_id = only_conversation(first).conversation_id
+    assert conversation_id.startswith("sample:sha1-")
+    assert read_all(second)[0].conversation_id == conversation_id
 
 
 def test_account_id_kept(tmp_path: Path):
@@ -264,7 +273,7 @@ def test_bad_records_yield_rejected_reasons(tmp_path: Path):
     assert rejected[3] == "JSON value is not an object: got array"
     assert rejected[4] == "unknown role 'narrator'"
     assert rejected[6] == "no user message"
-    assert rejected[8] == "unknown record shape: no 'chosen' or 'messages' field"
+    assert rejected[8] == "unknown record shape: keys prompt, response"
     assert len(rejected) == 5
 
 
@@ -301,7 +310,9 @@ def test_truncated_gzip_raises_with_path(tmp_path: Path):
 
 def test_mixed_file_loads_good_and_quarantines_bad(tmp_path: Path, con):
     path = mixed_file(tmp_path)
-    stats = load_conversations(con, read_conversations(path, "test", "sample"), "mixed.jsonl")
+    stats = load_conversations(
+        con, read_conversations(path, "test", "sample"), "mixed.jsonl", options=OPTIONS
+    )
     assert stats == LoadStats("mixed.jsonl", read=8, loaded=3, already_loaded=0, quarantined=5)
     stored = con.execute("select conversation_id from raw.conversations order by 1").fetchall()
     assert stored == [("good-1",), ("good-2",), ("sample:8",)]
@@ -316,8 +327,12 @@ def test_mixed_file_loads_good_and_quarantines_bad(tmp_path: Path, con):
 
 def test_rerun_loads_nothing_new(tmp_path: Path, con):
     path = mixed_file(tmp_path)
-    load_conversations(con, read_conversations(path, "test", "sample"), "mixed.jsonl")
-    stats = load_conversations(con, read_conversations(path, "test", "sample"), "mixed.jsonl")
+    load_conversations(
+        con, read_conversations(path, "test", "sample"), "mixed.jsonl", options=OPTIONS
+    )
+    stats = load_conversations(
+        con, read_conversations(path, "test", "sample"), "mixed.jsonl", options=OPTIONS
+    )
     assert stats.loaded == 0
     assert stats.already_loaded == 3
     assert stats.quarantined == 5
@@ -328,9 +343,13 @@ def test_rerun_loads_nothing_new(tmp_path: Path, con):
 
 def test_read_equals_loaded_plus_skipped(tmp_path: Path, con):
     path = mixed_file(tmp_path)
-    earlier = Conversation("test", "good-1", (Message("user", "hi"),), None, None)
-    load_conversations(con, [earlier], "earlier.jsonl")
-    stats = load_conversations(con, read_conversations(path, "test", "sample"), "mixed.jsonl")
+    # The stored version is longer, so the file's shorter export does not replace it.
+    turns = (Message("user", "hi"), Message("assistant", "hello"), Message("user", "more"))
+    earlier = Conversation("test", "good-1", turns, None, None)
+    load_conversations(con, [earlier], "earlier.jsonl", options=OPTIONS)
+    stats = load_conversations(
+        con, read_conversations(path, "test", "sample"), "mixed.jsonl", options=OPTIONS
+    )
     assert stats.already_loaded == 1
     assert stats.read == stats.loaded + stats.already_loaded + stats.quarantined
 
@@ -339,7 +358,7 @@ def test_small_batches_load_everything(tmp_path: Path, con):
     lines = [plain_record(id=f"c{n}") for n in range(7)] + ["not json"]
     path = write_lines(tmp_path / "many.jsonl", lines)
     items = read_conversations(path, "test", "sample")
-    stats = load_conversations(con, items, "many.jsonl", batch_size=3)
+    stats = load_conversations(con, items, "many.jsonl", batch_size=3, options=OPTIONS)
     assert stats.loaded == 7
     assert stats.quarantined == 1
     assert con.execute("select count(*) from raw.messages").fetchone() == (14,)
@@ -348,7 +367,9 @@ def test_small_batches_load_everything(tmp_path: Path, con):
 def test_batch_progress_logged_without_text(tmp_path: Path, con, caplog):
     path = write_lines(tmp_path / "many.jsonl", [plain_record(id=f"c{n}") for n in range(5)])
     with caplog.at_level(logging.INFO, logger="orchestration.defs.conversations.load"):
-        load_conversations(con, read_conversations(path, "test", "sample"), "f", batch_size=2)
+        load_conversations(
+            con, read_conversations(path, "test", "sample"), "f", batch_size=2, options=OPTIONS
+        )
     assert len(caplog.records) == 3
     assert "5 read, 5 loaded" in caplog.records[-1].getMessage()
     assert all("cucumbers" not in record.getMessage() for record in caplog.records)
@@ -356,7 +377,9 @@ def test_batch_progress_logged_without_text(tmp_path: Path, con, caplog):
 
 def test_duplicate_id_in_file_loaded_once(tmp_path: Path, con):
     path = write_lines(tmp_path / "dup.jsonl", [plain_record(id="same"), plain_record(id="same")])
-    stats = load_conversations(con, read_conversations(path, "test", "sample"), "dup.jsonl")
+    stats = load_conversations(
+        con, read_conversations(path, "test", "sample"), "dup.jsonl", options=OPTIONS
+    )
     assert stats.loaded == 1
     assert stats.already_loaded == 1
     assert con.execute("select count(*) from raw.messages").fetchone() == (2,)
@@ -368,7 +391,9 @@ def test_email_and_phone_never_stored(tmp_path: Path, con):
         {"role": "assistant", "content": "I will not contact sam.ortiz@example.net."},
     ]
     path = write_lines(tmp_path / "pii.jsonl", [json.dumps({"id": "p", "messages": messages})])
-    load_conversations(con, read_conversations(path, "test", "sample"), "pii.jsonl")
+    load_conversations(
+        con, read_conversations(path, "test", "sample"), "pii.jsonl", options=OPTIONS
+    )
     contents = [row[0] for row in con.execute("select content from raw.messages").fetchall()]
     assert len(contents) == 2
     assert not any("sam.ortiz@example.net" in content for content in contents)
@@ -379,7 +404,9 @@ def test_email_and_phone_never_stored(tmp_path: Path, con):
 def test_conversation_row_columns_filled(tmp_path: Path, con):
     line = plain_record(id="row", account_id="acct-9", created_at="2024-01-02T03:04:05Z")
     path = write_lines(tmp_path / "row.jsonl", [line])
-    load_conversations(con, read_conversations(path, "test", "sample"), "row.jsonl")
+    load_conversations(
+        con, read_conversations(path, "test", "sample"), "row.jsonl", options=OPTIONS
+    )
     row = con.execute(
         """
         select account_id, epoch(created_at), message_count, user_turn_count, source_file,
@@ -388,7 +415,7 @@ def test_conversation_row_columns_filled(tmp_path: Path, con):
         """
     ).fetchone()
     conversation = only_conversation(path)
-    assert row[0] == "acct-9"
+    assert row[0] == hash_account("acct-9", TEST_KEY)
     assert row[1] == datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC).timestamp()
     assert row[2] == 2
     assert row[3] == 1
@@ -399,7 +426,9 @@ def test_conversation_row_columns_filled(tmp_path: Path, con):
 
 def test_message_rows_keep_order(tmp_path: Path, con):
     path = write_lines(tmp_path / "row.jsonl", [plain_record(id="row")])
-    load_conversations(con, read_conversations(path, "test", "sample"), "row.jsonl")
+    load_conversations(
+        con, read_conversations(path, "test", "sample"), "row.jsonl", options=OPTIONS
+    )
     rows = con.execute(
         "select message_index, role from raw.messages order by message_index"
     ).fetchall()
@@ -443,6 +472,8 @@ def test_ensure_tables_creates_expected_columns(con):
         "source_file",
         "content_sha256",
         "loaded_at",
+        "updated_at",
+        "ingested_on",
     ]
     message_columns = [row[1] for row in columns if row[0] == "messages"]
     assert message_columns == ["source", "conversation_id", "message_index", "role", "content"]
@@ -450,7 +481,7 @@ def test_ensure_tables_creates_expected_columns(con):
 
 def test_invalid_batch_size_raises(con):
     with pytest.raises(ValueError, match="batch_size must be at least 1"):
-        load_conversations(con, [], "empty.jsonl", batch_size=0)
+        load_conversations(con, [], "empty.jsonl", batch_size=0, options=OPTIONS)
 
 
 # Published samples
@@ -478,5 +509,105 @@ def test_published_samples_parse_completely(con, real_mirror):
     # 187 WildChat records have a metadata.timestamp, and the other 402 have null.
     assert sum(item.created_at is not None for item in wildchat) == 187
 
-    stats = load_conversations(con, iter(wildchat_items), str(wildchat_path))
+    stats = load_conversations(con, iter(wildchat_items), str(wildchat_path), options=OPTIONS)
     assert stats.loaded == 589
+
+
+def _conversation(conversation_id: str, *texts: str, **fields) -> Conversation:
+    roles = ("user", "assistant")
+    messages = tuple(Message(roles[index % 2], text) for index, text in enumerate(texts))
+    return Conversation(
+        "test",
+        conversation_id,
+        messages,
+        fields.get("account_id"),
+        None,
+        updated_at=fields.get("updated_at"),
+    )
+
+
+def test_longer_export_replaces_stored(con):
+    load_conversations(con, [_conversation("c", "hi", "hello")], "old.json", options=OPTIONS)
+    con.execute("create table raw.conversation_tags (source varchar, conversation_id varchar)")
+    con.execute("insert into raw.conversation_tags values ('test', 'c')")
+
+    longer = _conversation("c", "hi", "hello", "and then?", "more")
+    stats = load_conversations(con, [longer], "new.json", options=OPTIONS)
+
+    assert stats.updated == 1
+    assert stats.loaded == 0
+    assert con.execute("select count(*) from raw.messages").fetchone() == (4,)
+    assert con.execute("select message_count from raw.conversations").fetchone() == (4,)
+    assert con.execute("select count(*) from raw.conversation_tags").fetchone() == (0,)
+
+
+def test_later_update_wins_over_length(con):
+    early = datetime(2025, 1, 1, tzinfo=UTC)
+    late = datetime(2025, 2, 1, tzinfo=UTC)
+    stored = _conversation("c", "a", "b", "c", "d", updated_at=late)
+    load_conversations(con, [stored], "late.json", options=OPTIONS)
+
+    older_but_longer = _conversation("c", "a", "b", "c", "d", "e", "f", updated_at=early)
+    stats = load_conversations(con, [older_but_longer], "early.json", options=OPTIONS)
+
+    assert stats.updated == 0
+    assert stats.already_loaded == 1
+    assert con.execute("select message_count from raw.conversations").fetchone() == (4,)
+
+
+def test_account_ids_never_stored_raw(con):
+    conversation = _conversation("c", "hi", account_id="user@example.org")
+    load_conversations(con, [conversation], "a.json", options=OPTIONS)
+    (stored,) = con.execute("select account_id from raw.conversations").fetchone()
+    assert stored == hash_account("user@example.org", TEST_KEY)
+    assert "example.org" not in stored
+
+
+def test_forgotten_account_is_not_reloaded(con):
+    forgotten = hash_account("gone", TEST_KEY)
+    options = LoadOptions(account_key=TEST_KEY, forgotten_accounts=frozenset({forgotten}))
+    items = [_conversation("a", "hi", account_id="gone"), _conversation("b", "hi")]
+    stats = load_conversations(con, items, "f.json", options=options)
+    assert stats.forgotten == 1
+    assert stats.loaded == 1
+    assert con.execute("select conversation_id from raw.conversations").fetchall() == [("b",)]
+
+
+def test_originals_stored_only_on_opt_in(tmp_path: Path, con):
+    line = json.dumps(
+        {"id": "o", "messages": [{"role": "user", "content": "mail ada@example.org"}]}
+    )
+    path = write_lines(tmp_path / "o.jsonl", [line])
+    load_conversations(
+        con,
+        read_conversations(path, "test", "sample", keep_originals=True),
+        "o.jsonl",
+        options=OPTIONS,
+    )
+    assert con.execute("select count(*) from raw.message_originals").fetchone() == (0,)
+
+    con.execute("delete from raw.messages; delete from raw.conversations")
+    opted_in = LoadOptions(account_key=TEST_KEY, keep_originals=True)
+    load_conversations(
+        con,
+        read_conversations(path, "test", "sample", keep_originals=True),
+        "o.jsonl",
+        options=opted_in,
+    )
+    originals = con.execute("select content from raw.message_originals").fetchall()
+    stored = con.execute("select content from raw.messages").fetchall()
+    assert originals == [("mail ada@example.org",)]
+    assert stored == [("mail [EMAIL]",)]
+
+
+def test_originals_purged_after_retention(con):
+    ensure_tables(con)
+    con.execute(
+        """
+        insert into raw.message_originals values
+            ('s', 'old', 0, 'x', current_timestamp - interval 40 days),
+            ('s', 'new', 0, 'y', current_timestamp - interval 2 days)
+        """
+    )
+    assert purge_originals(con, retention_days=30) == 1
+    assert con.execute("select conversation_id from raw.message_originals").fetchall() == [("new",)]

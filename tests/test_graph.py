@@ -25,6 +25,15 @@ def built(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -> dict:
     return {"result": result, "warehouse": warehouse, "mirror": mirror, "root": root}
 
 
+def _conversation_count(built: dict) -> int:
+    return query(built["warehouse"], "select count(*) from raw.conversations")[0][0]
+
+
+def test_fixture_conversations_all_load(built: dict) -> None:
+    # 18 programming requests, 3 hh-rlhf transcripts, 1 OpenAssistant tree, 1 flat thread.
+    assert _conversation_count(built) == 23
+
+
 def test_graph_materializes_every_asset(built: dict) -> None:
     assert built["result"].success
 
@@ -44,7 +53,7 @@ def test_task_above_thresholds_is_published(built: dict) -> None:
         where usage_source = 'pipeline' and task_key like 'write, update, and maintain%'
         """,
     )
-    assert rows == [(18, 6, pytest.approx(100 * 18 / 21))]
+    assert rows == [(18, 6, pytest.approx(100 * 18 / _conversation_count(built)))]
 
 
 def test_small_task_cells_fold_into_suppressed(built: dict) -> None:
@@ -56,7 +65,8 @@ def test_small_task_cells_fold_into_suppressed(built: dict) -> None:
         where usage_source = 'pipeline' and is_suppressed
         """,
     )
-    assert rows == [("suppressed", None, pytest.approx(100 * 3 / 21))]
+    small = _conversation_count(built) - 18
+    assert rows == [("suppressed", None, pytest.approx(100 * small / _conversation_count(built)))]
 
 
 def test_pipeline_tasks_below_thresholds_are_hidden(built: dict) -> None:
@@ -95,8 +105,12 @@ def test_soc_groups_under_thresholds_keep_null_rows(built: dict) -> None:
             """,
         )
     )
+    occupational = query(
+        built["warehouse"],
+        "select count(*) from intermediate.int_pipeline_conversations where task_key <> 'none'",
+    )[0][0]
     assert len(rows) == 22
-    assert rows["15"] == pytest.approx(100 * 18 / 20)
+    assert rows["15"] == pytest.approx(100 * 18 / occupational)
     assert rows["35"] is None
     assert rows["43"] is None
 
@@ -156,7 +170,7 @@ def test_conversations_without_accounts_count_alone(built: dict) -> None:
         where source = 'hh-rlhf'
         """,
     )
-    assert rows == [(3, 3)]
+    assert rows == [(4, 4)]
 
 
 def test_report_is_written(built: dict) -> None:

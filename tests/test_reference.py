@@ -99,4 +99,4 @@ def test_truncated_csv_names_file(tmp_path: Path) -> None:
 def test_without_mirror_samples_download_from_publishers() -> None:
     files = catalog.sample_conversation_files(has_mirror=False)
     assert all(item.remote.url.startswith("https://") for item in files)
-    assert {item.source for item in files} == {"hh-rlhf"}
+    assert {item.source for item in files} == {"hh-rlhf", "oasst1_en_sample"}

@@ -106,8 +106,39 @@ WILDCHAT_SAMPLE = ConversationFile(
 )
 
 
+# 100 English OpenAssistant message trees (LAION, Apache-2.0), from the publisher's repository.
+OASST_COMMIT = "f1e6ed9526f5817531f3ab85441a40b3671ddccb"
+OASST_EN_100_TREE = ConversationFile(
+    remote=RemoteFile(
+        key="oasst_en_100_tree",
+        url=(
+            f"https://raw.githubusercontent.com/LAION-AI/Open-Assistant/{OASST_COMMIT}"
+            "/model/model_eval/manual/data/en_100_tree.jsonl"
+        ),
+        mirror_path="conversations/oasst1_en_sample/en_100_tree.jsonl",
+        sha256="a27639214a5098bf9e1cc62a855c85c630b64ab48ee94655e7f6046438b0aedb",
+        filename="conversations/oasst1_en_sample/en_100_tree.jsonl",
+    ),
+    source="oasst1_en_sample",
+    id_prefix="en_100_tree",
+)
+# hh-rlhf helpful-base conversations as a flat OpenAssistant message list; the mirror keeps a
+# gzipped copy, so only a mirror has this file.
+HH_RLHF_HELPFUL_OA_SEED = ConversationFile(
+    remote=RemoteFile(
+        key="hh_rlhf_helpful_oa_seed",
+        url="",
+        mirror_path="conversations/hh_rlhf_helpful_oa_seed/realistic_seed_data.json.gz",
+        sha256=None,
+        filename="conversations/hh_rlhf_helpful_oa_seed/realistic_seed_data.json.gz",
+    ),
+    source="hh-rlhf",
+    id_prefix="helpful-base_oa_seed",
+)
+
+
 def sample_conversation_files(has_mirror: bool) -> list[ConversationFile]:
     """Return the public samples `make run` loads: the mirror's set, or what downloads."""
     if has_mirror:
-        return [HH_RLHF_HARMLESS_TEST, WILDCHAT_SAMPLE]
-    return [HH_RLHF_HARMLESS_TEST, HH_RLHF_HELPFUL_TEST]
+        return [HH_RLHF_HARMLESS_TEST, WILDCHAT_SAMPLE, OASST_EN_100_TREE, HH_RLHF_HELPFUL_OA_SEED]
+    return [HH_RLHF_HARMLESS_TEST, HH_RLHF_HELPFUL_TEST, OASST_EN_100_TREE]

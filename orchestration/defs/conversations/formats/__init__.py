@@ -1,0 +1,1 @@
+"""Readers for conversation exports: one module per format, one for opening files."""

@@ -1,0 +1,138 @@
+"""Planted personal details leave no trace anywhere a pipeline run writes.
+
+NOTE: only the offline backend runs here; the model-request side of this check waits for
+a backend that sends requests.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration import settings
+from tests.fixtures.mirror import write_fixture_mirror
+from tests.graph import materialize_all
+
+CANARY_ACCOUNT = "canary-account-77"
+CANARY_MESSAGES = [
+    "Hi Zebulon, my name is Zebulon Quintrell and I need a cover letter.",
+    "Write to canary.zebulon@example.org or call (555) 013-4567 after 5pm.",
+    "My card is 4111 1111 1111 1111 and my SSN is 078-05-1120.",
+    "Pay into GB82 WEST 1234 5698 7654 32, server 203.0.113.77.",
+    "Ship it to 742 Evergreen Terrace, Springfield, IL 62704.",
+    "The key is sk-ant-api03-Zq9CANARYtokenABCDEFGHIJKLMNOP1234 please keep it.",
+    'Reply to "Zebulon Quintrell" <zq.canary@example.org>\n\nBest regards,\nZebulon Quintrell',
+]
+# Substrings that must not appear anywhere; each belongs to one planted detail.
+CANARIES = [
+    "Zebulon",
+    "Quintrell",
+    "canary.zebulon",
+    "zq.canary",
+    "013-4567",
+    "4111 1111 1111 1111",
+    "078-05-1120",
+    "GB82",
+    "203.0.113.77",
+    "Evergreen",
+    "CANARYtoken",
+    CANARY_ACCOUNT,
+]
+
+
+def _write_canary_inbox(inbox: Path) -> None:
+    inbox.mkdir()
+    records = [
+        {
+            "id": f"canary-{index}",
+            "account_id": CANARY_ACCOUNT,
+            "messages": [
+                {"role": "user", "content": text},
+                {"role": "assistant", "content": f"Sure. {text}"},
+            ],
+        }
+        for index, text in enumerate(CANARY_MESSAGES)
+    ]
+    # One broken line, so the quarantine excerpt is checked too.
+    lines = [json.dumps(record) for record in records] + [CANARY_MESSAGES[1] + " {not json"]
+    (inbox / "canary.jsonl").write_text("\n".join(lines) + "\n")
+
+
+def _warehouse_text(warehouse: Path) -> str:
+    connection = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        tables = connection.execute(
+            "select table_schema, table_name from information_schema.tables"
+        ).fetchall()
+        chunks = []
+        for schema, table in tables:
+            rows = connection.execute(f'select * from "{schema}"."{table}"').fetchall()
+            chunks.append(f"{schema}.{table}: {rows!r}")
+        return "\n".join(chunks)
+    finally:
+        connection.close()
+
+
+def _files_text(*folders: Path) -> str:
+    chunks = []
+    for folder in folders:
+        for path in folder.rglob("*"):
+            if path.is_file() and path.suffix in (".md", ".json", ".html", ".csv", ".txt"):
+                chunks.append(path.read_text(errors="replace"))
+    return "\n".join(chunks)
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+@pytest.fixture(scope="module")
+def canary_run(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -> dict[str, str]:
+    """Run the whole graph once on the canary inbox and gather everything it wrote."""
+    root = tmp_path_factory.mktemp("canary")
+    mirror = write_fixture_mirror(root / "mirror")
+    inbox = root / "inbox"
+    _write_canary_inbox(inbox)
+    data = root / "data"
+    handler = _Collect()
+    root_logger = logging.getLogger()
+    previous_level = root_logger.level
+    root_logger.addHandler(handler)
+    root_logger.setLevel(logging.DEBUG)
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            for name in (settings.ENV_DATA_MIRROR, settings.ENV_CONVERSATION_INBOX):
+                patch.delenv(name, raising=False)
+            patch.setenv(settings.ENV_DATA_DIR, str(data))
+            patch.setenv(settings.ENV_WAREHOUSE_PATH, str(data / "warehouse.duckdb"))
+            result = materialize_all(mirror, load_public_samples=False, inbox=inbox)
+    finally:
+        root_logger.removeHandler(handler)
+        root_logger.setLevel(previous_level)
+    assert result.success
+    events = "\n".join(str(event.message) for event in result.all_events)
+    return {
+        "warehouse": _warehouse_text(data / "warehouse.duckdb"),
+        "logs": "\n".join(handler.lines) + events,
+        "files": _files_text(data, settings.PROJECT_ROOT / "target" / "dagster"),
+    }
+
+
+def test_canary_conversations_were_loaded(canary_run: dict[str, str]) -> None:
+    assert "canary-3" in canary_run["warehouse"]
+    assert "[EMAIL]" in canary_run["warehouse"]
+
+
+@pytest.mark.parametrize("place", ["warehouse", "logs", "files"])
+@pytest.mark.parametrize("canary", CANARIES)
+def test_canary_leaves_no_trace(canary_run: dict[str, str], place: str, canary: str) -> None:
+    assert canary not in canary_run[place]
