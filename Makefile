@@ -9,7 +9,7 @@ DAGSTER_HOME := $(CURDIR)/.dagster_home
 endif
 export DAGSTER_HOME
 
-.PHONY: install run test ui docs parse lint forget clean
+.PHONY: install run test ui docs parse lint forget bench clean
 
 install: $(STAMP)
 
@@ -40,6 +40,12 @@ docs: parse
 # Delete one account's conversations and everything derived from them: make forget ACCOUNT=<id>
 forget: parse
 	$(BIN)/python -m orchestration.forget_account "$(ACCOUNT)"
+
+# Ingestion throughput and peak memory on synthetic exports; BENCH_MB sets the size.
+BENCH_MB ?= 1024
+bench: install
+	$(BIN)/python bench/bench_ingest.py --size-mb $(BENCH_MB) --format chatgpt
+	$(BIN)/python bench/bench_ingest.py --size-mb $(BENCH_MB) --format jsonl
 
 lint: install
 	$(BIN)/ruff check orchestration tests

@@ -1,13 +1,17 @@
 """Planted personal details leave no trace anywhere a pipeline run writes.
 
-NOTE: only the offline backend runs here; the model-request side of this check waits for
-a backend that sends requests.
+Places checked: every table of the warehouse, every log line and Dagster event, the report,
+dbt's run artefacts and the dbt docs built from the run's warehouse.
+NOTE: only the offline backend runs here, because no backend that sends model requests
+exists yet; request bodies are not checked.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import subprocess
 from pathlib import Path
 
 import duckdb
@@ -86,6 +90,26 @@ def _files_text(*folders: Path) -> str:
     return "\n".join(chunks)
 
 
+def _generate_dbt_docs(target: Path, warehouse: Path) -> Path:
+    """Build dbt docs from the run's warehouse, as `make docs` does, into target."""
+    subprocess.run(
+        [
+            settings.dbt_executable(),
+            "docs",
+            "generate",
+            "--profiles-dir",
+            ".",
+            "--quiet",
+            "--target-path",
+            str(target),
+        ],
+        cwd=settings.PROJECT_ROOT,
+        env={**os.environ, settings.ENV_WAREHOUSE_PATH: str(warehouse)},
+        check=True,
+    )
+    return target
+
+
 class _Collect(logging.Handler):
     def __init__(self) -> None:
         super().__init__(level=logging.DEBUG)
@@ -115,6 +139,7 @@ def canary_run(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -> 
             patch.setenv(settings.ENV_DATA_DIR, str(data))
             patch.setenv(settings.ENV_WAREHOUSE_PATH, str(data / "warehouse.duckdb"))
             result = materialize_all(mirror, load_public_samples=False, inbox=inbox)
+            docs = _generate_dbt_docs(root / "docs", data / "warehouse.duckdb")
     finally:
         root_logger.removeHandler(handler)
         root_logger.setLevel(previous_level)
@@ -123,7 +148,7 @@ def canary_run(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -> 
     return {
         "warehouse": _warehouse_text(data / "warehouse.duckdb"),
         "logs": "\n".join(handler.lines) + events,
-        "files": _files_text(data, settings.PROJECT_ROOT / "target" / "dagster"),
+        "files": _files_text(data, docs, settings.PROJECT_ROOT / "target" / "dagster"),
     }
 
 
