@@ -137,7 +137,7 @@ class LoadStats:
 
 @dataclass(frozen=True)
 class LoadOptions:
-    """How a load treats accounts, originals and dates."""
+    """Load settings for accounts, original text and the ingestion date."""
 
     # Secret for the keyed hash that replaces account ids; raw ids are never stored.
     account_key: bytes
@@ -178,9 +178,9 @@ def load_conversations(
     """Insert conversations, messages and rejected records, one transaction per batch.
 
     A conversation whose (source, conversation_id) is already stored with the same content
-    counts as already_loaded. With different content, the newer export wins: it replaces
-    the stored one (and everything derived from it, such as tags) when its updated_at is
-    later, or, without timestamps, when it has more messages; otherwise the stored one
+    counts as already_loaded. With different content, the newer export wins. It replaces
+    the stored one, and everything derived from it such as tags, when its updated_at is
+    later, or, without timestamps, when it has more messages. Otherwise the stored one
     stays. Rejected records go to raw.quarantine under source_file and count as quarantined
     whether or not their row was already there. The caller's connection must not have a
     transaction open.

@@ -11,7 +11,7 @@ from orchestration.defs.conversations.accounts import account_hash_key
 
 
 class Ingestion(dg.ConfigurableResource):
-    """Where conversations come from and how they are stored; unset fields use the environment."""
+    """Ingestion settings: conversation sources and storage; unset fields use the environment."""
 
     # Folder of the user's own exports; CONVERSATION_INBOX when unset.
     inbox_dir: str | None = None
