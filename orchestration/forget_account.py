@@ -12,6 +12,7 @@ from orchestration.definitions import ALL_ASSETS, build_resources
 from orchestration.defs.conversations.assets import conversation_tables, today_partition
 from orchestration.defs.conversations.forget import account_hash
 from orchestration.defs.conversations.resource import Ingestion
+from orchestration.run import CONSOLE_INFO, run_metadata
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,13 +32,18 @@ def main(argv: list[str] | None = None) -> int:
             resources=build_resources(),
             instance=instance,
             partition_key=today_partition(),
-            run_config={"ops": {"conversation_tables": {"config": {"forget_account": hashed}}}},
+            run_config={
+                **CONSOLE_INFO,
+                "ops": {"conversation_tables": {"config": {"forget_account": hashed}}},
+            },
             raise_on_error=False,
         )
     if not result.success:
         print("forgetting failed; the error is in the log above", file=sys.stderr)
         return 1
-    print(f"forgot account {hashed} and rebuilt the marts")
+    deleted = run_metadata(result, ["raw", "conversations"]).get("rows_deleted", {})
+    summary = ", ".join(f"{count} from raw.{table}" for table, count in deleted.items())
+    print(f"forgot account {hashed} ({summary or 'no rows found'}) and rebuilt the marts")
     return 0
 
 

@@ -14,6 +14,9 @@ from orchestration.definitions import ALL_ASSETS, build_resources
 from orchestration.defs.conversations.assets import today_partition
 from orchestration.marts import MART_NAMES
 
+# Step-level DEBUG events would bury the summary; INFO keeps progress and counts.
+CONSOLE_INFO = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+
 
 def mart_row_counts(connection: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int]]:
     """Return (mart, usage_source, rows) for every mart."""
@@ -26,7 +29,7 @@ def mart_row_counts(connection: duckdb.DuckDBPyConnection) -> list[tuple[str, st
     return counts
 
 
-def _run_metadata(result: dg.ExecuteInProcessResult, key: list[str]) -> dict:
+def run_metadata(result: dg.ExecuteInProcessResult, key: list[str]) -> dict:
     for event in result.get_asset_materialization_events():
         materialization = event.step_materialization_data.materialization
         if materialization.asset_key == dg.AssetKey(key):
@@ -37,15 +40,15 @@ def _run_metadata(result: dg.ExecuteInProcessResult, key: list[str]) -> dict:
 def print_summary(result: dg.ExecuteInProcessResult, seconds: float) -> None:
     """Print what the run did and where its results are."""
     warehouse = settings.warehouse_path()
-    conversations = _run_metadata(result, ["raw", "conversations"])
-    quarantine = _run_metadata(result, ["raw", "quarantine"])
-    tags = _run_metadata(result, ["raw", "conversation_tags"])
+    conversations = run_metadata(result, ["raw", "conversations"])
+    quarantine = run_metadata(result, ["raw", "quarantine"])
+    tags = run_metadata(result, ["raw", "conversation_tags"])
     print(f"\nmaterialized every asset in {seconds:.0f} s")
     print(
-        f"conversations: {conversations.get('loaded_this_run', 0)} loaded this run, "
+        f"conversations: {conversations.get('loaded_this_run', 0)} loaded and "
+        f"{conversations.get('updated_this_run', 0)} replaced by a newer export this run, "
         f"{conversations.get('dagster/row_count', 0)} in total; "
-        f"{quarantine.get('quarantined_this_run', 0)} records quarantined this run "
-        "(see raw.quarantine)"
+        f"{quarantine.get('quarantined_this_run', 0)} new records in raw.quarantine"
     )
     print(
         f"tags: {tags.get('tagged_this_run', 0)} conversations tagged this run "
@@ -82,6 +85,7 @@ def main() -> int:
             resources=build_resources(),
             instance=instance,
             partition_key=today_partition(),
+            run_config=CONSOLE_INFO,
             raise_on_error=False,
         )
     if not result.success:

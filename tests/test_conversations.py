@@ -269,7 +269,7 @@ def mixed_file(tmp_path: Path) -> Path:
 def test_bad_records_yield_rejected_reasons(tmp_path: Path):
     items = read_all(mixed_file(tmp_path))
     rejected = {item.record_index: item.reason for item in items if isinstance(item, Rejected)}
-    assert rejected[2] == "invalid JSON: Expecting value at column 31"
+    assert rejected[2] == "invalid JSON: Expecting value (column 31)"
     assert rejected[3] == "JSON value is not an object: got array"
     assert rejected[4] == "unknown role 'narrator'"
     assert rejected[6] == "no user message"

@@ -460,7 +460,7 @@ def test_oasst_broken_message_list_rejected():
 
 def test_invalid_json_line_rejected():
     items = read_fixture("fail_invalid_json_line.jsonl")
-    assert rejections(items) == [(2, "invalid JSON: Expecting ',' delimiter at column 78")]
+    assert rejections(items) == [(2, "invalid JSON: Expecting ',' delimiter (column 78)")]
     assert list(conversations(items)) == ["plain-ok", "plain-ok-2"]
 
 
@@ -497,7 +497,7 @@ def test_first_line_error_stays_json_lines(tmp_path: Path):
     good = (EXPORTS / "openai_chat.jsonl").read_text().splitlines()[0]
     path.write_text('{"id": "x", "messages": ]}\n' + good + "\n", encoding="utf-8")
     items = read_items(path)
-    assert rejections(items) == [(1, "invalid JSON: Expecting value at column 25")]
+    assert rejections(items) == [(1, "invalid JSON: Expecting value (column 25)")]
     assert list(conversations(items)) == ["meal-1"]
 
 
@@ -786,3 +786,30 @@ def test_published_oasst_files_counts(real_mirror):
     assert rejections(flat_items) == []
     assert len(flat_messages) == 4737
     assert not any(message.content.startswith("Assistant:") for message in flat_messages)
+
+
+def test_sharegpt_account_id_is_read(tmp_path: Path) -> None:
+    record = {
+        "id": "sg-1",
+        "account_id": "acct-bravo",
+        "conversations": [{"from": "human", "value": "Hi"}, {"from": "gpt", "value": "Hello"}],
+    }
+    path = tmp_path / "sharegpt.json"
+    path.write_text(json.dumps([record]))
+    [conversation] = list(read_conversations(path, "inbox", "sharegpt"))
+    assert conversation.account_id == "acct-bravo"
+
+
+def test_quarantine_excerpt_hides_account_id(tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"id": "x", "account_id": "team-alpha", "messages": [}\n')
+    [rejected] = list(read_conversations(path, "inbox", "bad"))
+    assert "team-alpha" not in rejected.excerpt
+    assert '"account_id": "[ACCOUNT]"' in rejected.excerpt
+
+
+def test_non_list_turns_get_precise_reason(tmp_path: Path) -> None:
+    path = tmp_path / "odd.jsonl"
+    path.write_text('{"id": "x", "conversations": "hello"}\n')
+    [rejected] = list(read_conversations(path, "inbox", "odd"))
+    assert rejected.reason == "field 'conversations' has an unexpected type: got string"

@@ -155,3 +155,23 @@ def test_forget_command_rejects_empty_account(value: str) -> None:
 
     with pytest.raises(SystemExit):
         main([value])
+
+
+def test_original_text_kept_on_opt_in(
+    fixture_mirror: Path, workspace: Path, tmp_path: Path, dbt_manifest: Path
+) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    record = {"id": "o-1", "messages": [{"role": "user", "content": "mail ada@example.org"}]}
+    (inbox / "o.jsonl").write_text(json.dumps(record) + "\n")
+
+    result = materialize_all(
+        fixture_mirror, load_public_samples=False, inbox=inbox, keep_original_text=True
+    )
+
+    warehouse = workspace / "warehouse.duckdb"
+    assert result.success
+    assert query(warehouse, "select content from raw.message_originals") == [
+        ("mail ada@example.org",)
+    ]
+    assert query(warehouse, "select content from raw.messages") == [("mail [EMAIL]",)]

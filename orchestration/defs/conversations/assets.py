@@ -191,6 +191,7 @@ def conversation_tables(
     with warehouse.connect() as connection:
         ensure_tables(connection)
         ensure_ledger(connection)
+        quarantine_before = _table_counts(connection)["quarantine"]
         options = LoadOptions(
             account_key=ingestion.account_key(),
             ingested_on=ingested_on,
@@ -206,18 +207,22 @@ def conversation_tables(
             context.log.info("reading %s (%s, source %s)", item.path, item.origin, item.source)
             stats = load_conversations(
                 connection,
-                read_conversations(item.path, item.source, item.id_prefix),
+                read_conversations(
+                    item.path, item.source, item.id_prefix, keep_originals=keep_originals
+                ),
                 source_file=str(item.path),
                 options=options,
             )
             context.log.info(
-                "%s: read %d, loaded %d, updated %d, already loaded %d, quarantined %d",
+                "%s: read %d, loaded %d, updated %d, already loaded %d, quarantined %d, "
+                "forgotten %d",
                 item.path.name,
                 stats.read,
                 stats.loaded,
                 stats.updated,
                 stats.already_loaded,
                 stats.quarantined,
+                stats.forgotten,
             )
             check_loaded(stats)
             record_ingestion(
@@ -234,7 +239,13 @@ def conversation_tables(
 
     if skipped:
         context.log.info("%d files unchanged since an earlier day, not read again", len(skipped))
-    yield from _results(per_file, counts, skipped=len(skipped), originals_purged=purged)
+    yield from _results(
+        per_file,
+        counts,
+        new_quarantine_rows=counts["quarantine"] - quarantine_before,
+        skipped=len(skipped),
+        originals_purged=purged,
+    )
 
 
 def _table_counts(connection) -> dict[str, int]:
@@ -247,15 +258,17 @@ def _table_counts(connection) -> dict[str, int]:
 def _results(
     per_file: dict[str, dict[str, object]],
     counts: dict[str, int],
+    new_quarantine_rows: int = 0,
     **extra: object,
 ):
-    loaded = sum(int(stats["loaded"]) + int(stats["updated"]) for stats in per_file.values())
-    quarantined = sum(int(stats["quarantined"]) for stats in per_file.values())
+    loaded = sum(int(stats["loaded"]) for stats in per_file.values())
+    updated = sum(int(stats["updated"]) for stats in per_file.values())
     yield dg.MaterializeResult(
         asset_key=CONVERSATION_KEYS[0],
         metadata={
             "dagster/row_count": counts["conversations"],
             "loaded_this_run": loaded,
+            "updated_this_run": updated,
             "files": dg.MetadataValue.json(per_file),
             **{name: value for name, value in extra.items()},
         },
@@ -266,7 +279,10 @@ def _results(
     )
     yield dg.MaterializeResult(
         asset_key=CONVERSATION_KEYS[2],
-        metadata={"dagster/row_count": counts["quarantine"], "quarantined_this_run": quarantined},
+        metadata={
+            "dagster/row_count": counts["quarantine"],
+            "quarantined_this_run": new_quarantine_rows,
+        },
     )
 
 

@@ -130,6 +130,10 @@ def _parse_value(value: Any, context: ReadContext) -> Conversation:
     if "chosen" in value:
         found = json_type_name(value["chosen"])
         raise RecordError(f"field 'chosen' is not a string: got {found}")
+    for key in ("conversations", "items", "messages", "mapping", "chat_messages"):
+        if key in value:
+            found = json_type_name(value[key])
+            raise RecordError(f"field {key!r} has an unexpected type: got {found}")
     keys = ", ".join(sorted(str(key) for key in value))
     if len(keys) > 120:
         keys = keys[:117] + "..."

@@ -159,7 +159,7 @@ def _decode_line(line: str, line_number: int) -> RawRecord:
         # Without the line break, the column of an error is on the record's own line.
         value = json.loads(line.rstrip("\r\n"), strict=False)
     except json.JSONDecodeError as error:
-        reason = f"invalid JSON: {error.msg} at column {error.colno}"
+        reason = f"invalid JSON: {error.msg} (column {error.colno})"
         return RawRecord(line_number, line=line, error=reason)
     except RecursionError:
         reason = "invalid JSON: nested too deeply to parse"

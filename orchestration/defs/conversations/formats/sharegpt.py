@@ -45,7 +45,9 @@ def parse_sharegpt(record: dict[str, Any], context: ReadContext) -> Conversation
         message = _message(turn, position, context)
         if message is not None:
             messages.append(message)
-    return context.conversation(conversation_id, messages)
+    return context.conversation(
+        conversation_id, messages, account_id=optional_id(record, "account_id")
+    )
 
 
 def _turns(record: dict[str, Any]) -> list[Any] | None:
