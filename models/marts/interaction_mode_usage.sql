@@ -25,7 +25,7 @@ modes as (
 ),
 
 -- One row per unit of usage and scope. Pipeline conversations count only when they serve an
--- occupational task, matching the task-based marts; a conversation spread over occupations
+-- occupational task, matching the task-based marts. A conversation spread over occupations
 -- of several groups adds its split weight to each group.
 scoped_units as (
 

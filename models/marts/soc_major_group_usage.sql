@@ -127,7 +127,7 @@ published_weight as (
 
 ),
 
--- Groups under the thresholds keep their row with null usage; their share, and any share
+-- Groups under the thresholds keep their row with null usage. Their share, and any share
 -- of groups outside the 22, is shown here so the flow still adds up to 100.
 suppressed_rows as (
 

@@ -1,5 +1,5 @@
 -- No pipeline row other than a `suppressed` row may rest on fewer conversations or distinct
--- accounts than the thresholds; a failing row is a small cell shown on its own.
+-- accounts than the thresholds. A failing row is a small cell shown on its own.
 -- It reads every mart; Dagster shows it as a check on task_usage, the first mart built.
 {{ config(meta={'dagster': {'ref': {'name': 'task_usage'}}}) }}
 

@@ -1,5 +1,5 @@
 -- Each flow shows all 22 SOC major groups that have BLS employment, whether or not its
--- usage clears the thresholds; fewer rows mean a group vanished from the comparison.
+-- usage clears the thresholds. Fewer rows mean a group vanished from the comparison.
 select
     usage_source,
     count(*) as group_count

@@ -174,10 +174,10 @@ def conversation_tables(
     ingestion: Ingestion,
     warehouse: Warehouse,
 ):
-    """Load the day's new or changed exports; a file keeps the day it was first ingested.
+    """Load the day's new or changed exports. A file keeps the day it was first ingested.
 
-    Rerunning a past day's partition reads that day's files again (a newer export of a
-    conversation replaces the old one); files ingested on other days are left alone.
+    Rerunning a past day's partition reads that day's files again, and a newer export of a
+    conversation replaces the old one. Files ingested on other days are left alone.
     """
     ingested_on = date.fromisoformat(context.partition_key)
     if config.forget_account:

@@ -52,7 +52,7 @@ def economic_index_dbt(
     """Build every dbt seed and model and run its tests against the warehouse."""
     # dbt's profile reads the same path, so both sides always open one file.
     os.environ[settings.ENV_WAREHOUSE_PATH] = str(warehouse.resolved_path())
-    # One fixed folder rather than one per run, so target/ does not grow with every run;
-    # the warehouse pool already keeps two dbt builds from running at once.
+    # One fixed folder rather than one per run, so target/ does not grow with every run.
+    # The warehouse pool already keeps two dbt builds from running at once.
     target_path = DBT_PROJECT.project_dir / "target" / "dagster"
     yield from dbt.cli(["build"], context=context, target_path=target_path).stream()

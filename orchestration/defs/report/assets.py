@@ -15,7 +15,7 @@ MART_KEYS = [dg.AssetKey(["marts", name]) for name in MART_NAMES]
 
 @dg.asset(group_name="report", pool=WAREHOUSE_POOL, deps=MART_KEYS, kinds={"markdown"})
 def usage_report(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
-    """A Markdown report of the marts, both flows side by side, in data/reports/."""
+    """Write a Markdown report of the marts, both flows side by side, to data/reports/."""
     with warehouse.connect() as connection:
         text = render_report(connection)
     path = settings.data_dir() / "reports" / "usage_report.md"

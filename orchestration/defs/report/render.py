@@ -82,7 +82,7 @@ def render_report(connection: duckdb.DuckDBPyConnection) -> str:
     lines += _table(
         ["mode or side", "pipeline %", "published %"],
         # The pipeline flow publishes no row for a mode under the thresholds, so a missing
-        # pipeline figure reads as suppressed; the published flow has no suppressed rows.
+        # pipeline figure reads as suppressed. The published flow has no suppressed rows.
         [
             [label, _fmt(pipeline, 1), _fmt(published, 1, has_published)]
             for label, pipeline, published, has_published in modes

@@ -101,7 +101,7 @@ class OfflineTagger:
 
 
 def _user_text(conversation: ConversationText) -> str:
-    # The first request tells most about the task, so it counts twice.
+    # The first request describes the task best, so it counts twice.
     turns = conversation.user_turns
     text = " ".join((turns[0],) + turns) if turns else ""
     return text[:MAX_USER_CHARS]

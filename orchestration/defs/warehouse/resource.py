@@ -17,7 +17,7 @@ WAREHOUSE_POOL = "duckdb_warehouse"
 
 
 class Warehouse(dg.ConfigurableResource):
-    """The DuckDB file that holds raw tables, tags and the dbt models."""
+    """The DuckDB file that contains raw tables, tags and the dbt models."""
 
     # WAREHOUSE_PATH, or data/warehouse.duckdb, when unset; read at run time.
     path: str | None = None
