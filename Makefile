@@ -9,7 +9,7 @@ DAGSTER_HOME := $(CURDIR)/.dagster_home
 endif
 export DAGSTER_HOME
 
-.PHONY: install run test ui docs parse lint forget bench clean
+.PHONY: install run test ui docs parse lint forget bench eval clean
 
 install: $(STAMP)
 
@@ -40,6 +40,11 @@ docs: parse
 # Delete one account's conversations and everything derived from them: make forget ACCOUNT=<id>
 forget: parse
 	$(BIN)/python -m orchestration.forget_account "$(ACCOUNT)"
+
+# Score the offline tagger against labelled conversations: make eval [LABELS=path.jsonl]
+LABELS ?= ../shared/eval/dev.jsonl
+eval: install
+	$(BIN)/python -m orchestration.evaluate --labels "$(LABELS)"
 
 # Ingestion throughput and peak memory on synthetic exports; BENCH_MB sets the size.
 BENCH_MB ?= 1024
