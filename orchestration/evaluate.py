@@ -41,7 +41,7 @@ COLLABORATION = {
 
 @dataclass(frozen=True)
 class Prediction:
-    """One tagger's answer for one conversation, at every level scored."""
+    """One tagger's output for one conversation, at every level scored."""
 
     task_id: int | None
     onet_soc_code: str | None
@@ -108,9 +108,9 @@ def offline_predictions(records: list[dict], statements: Sequence[tuple]) -> lis
 
 
 def tfidf_baseline(records: list[dict], statements: Sequence[tuple]) -> list[Prediction]:
-    """Plain TF-IDF of the user's turns against the statements, always answering a task.
+    """Predict with plain TF-IDF of the user's turns against the statements, always a task.
 
-    It has no mode rules, so it answers the most common mode of real traffic, learning.
+    It has no mode rules, so it predicts learning, the most common mode of real traffic.
     """
     codes = {task_id: code for task_id, _, _, code in statements}
     task_ids = np.array([task_id for task_id, *_ in statements])
@@ -122,7 +122,7 @@ def tfidf_baseline(records: list[dict], statements: Sequence[tuple]) -> list[Pre
 
 
 def majority_baseline(records: list[dict]) -> list[Prediction]:
-    """Always answer the most common label at each level."""
+    """Predict the most common label at each level for every conversation."""
     labels = [record["labels"] for record in records]
 
     def most_common(field: str):

@@ -59,6 +59,8 @@ class InputFile:
     source: str
     id_prefix: str
     origin: str
+    # Known when the file was fetched (which hashes it already); computed on use otherwise.
+    sha256: str | None = None
 
 
 class EmptyInputError(ValueError):
@@ -112,7 +114,11 @@ def _input_files(reference: ReferenceData, ingestion: Ingestion) -> list[InputFi
         has_mirror = reference.resolved_mirror() is not None
         for sample in sample_conversation_files(has_mirror):
             fetched = reference.fetch(sample.remote)
-            inputs.append(InputFile(fetched.path, sample.source, sample.id_prefix, fetched.origin))
+            inputs.append(
+                InputFile(
+                    fetched.path, sample.source, sample.id_prefix, fetched.origin, fetched.sha256
+                )
+            )
     if ingestion.load_format_samples:
         format_samples = inbox_files(settings.FORMAT_SAMPLES_DIR)
         inputs += [
@@ -199,7 +205,7 @@ def conversation_tables(
             forgotten_accounts=forgotten_accounts(connection),
         )
         for item in inputs:
-            digest = sha256_of(item.path)
+            digest = item.sha256 or sha256_of(item.path)
             first_day = ingestion_day(connection, str(item.path), digest)
             if first_day is not None and first_day != ingested_on:
                 skipped.append(item.path.name)

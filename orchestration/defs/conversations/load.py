@@ -427,7 +427,7 @@ def _conversation_frame(
             "source_file": source_file,
             "content_sha256": digests,
             "updated_at": pd.Series(
-                [getattr(conversation, "updated_at", None) for conversation in conversations],
+                [conversation.updated_at for conversation in conversations],
                 dtype="datetime64[us, UTC]",
             ),
             "ingested_on": pd.Series([options.ingested_on] * len(conversations), dtype=object),
@@ -440,7 +440,7 @@ def _original_frame(conversations: list[Conversation]) -> pd.DataFrame:
         (conversation.source, conversation.conversation_id, index, message.original)
         for conversation in conversations
         for index, message in enumerate(conversation.messages)
-        if getattr(message, "original", None) is not None
+        if message.original is not None
     ]
     columns = ["source", "conversation_id", "message_index", "content"]
     return pd.DataFrame.from_records(rows, columns=columns)

@@ -68,39 +68,41 @@ class ConversationFile:
     id_prefix: str
 
 
-HH_RLHF_HARMLESS_TEST = ConversationFile(
-    remote=RemoteFile(
-        key="hh_rlhf_harmless_base_test",
-        url=f"{HH_RLHF_GITHUB_URL}/harmless-base/test.jsonl.gz",
-        mirror_path="conversations/hh_rlhf/harmless-base/test.jsonl.gz",
-        sha256="ebfaaed21162a4de120ae85366075b34425e2a6303fac59b99555002f7016f03",
-        filename="conversations/hh_rlhf/harmless-base/test.jsonl.gz",
-    ),
+def _conversation_file(
+    key: str, path: str, url: str, sha256: str | None, source: str, id_prefix: str
+) -> ConversationFile:
+    """Describe a sample stored under the same relative path in a mirror and data/raw/."""
+    return ConversationFile(
+        remote=RemoteFile(key=key, url=url, mirror_path=path, sha256=sha256, filename=path),
+        source=source,
+        id_prefix=id_prefix,
+    )
+
+
+HH_RLHF_HARMLESS_TEST = _conversation_file(
+    "hh_rlhf_harmless_base_test",
+    "conversations/hh_rlhf/harmless-base/test.jsonl.gz",
+    f"{HH_RLHF_GITHUB_URL}/harmless-base/test.jsonl.gz",
+    "ebfaaed21162a4de120ae85366075b34425e2a6303fac59b99555002f7016f03",
     source="hh-rlhf",
     id_prefix="harmless-base/test",
 )
 # The helpful-base test split is an LFS pointer on GitHub, so it comes from Hugging Face.
-HH_RLHF_HELPFUL_TEST = ConversationFile(
-    remote=RemoteFile(
-        key="hh_rlhf_helpful_base_test",
-        url=f"{HH_RLHF_HF_URL}/helpful-base/test.jsonl.gz",
-        mirror_path="conversations/hh_rlhf/helpful-base/test.jsonl.gz",
-        sha256=None,
-        filename="conversations/hh_rlhf/helpful-base/test.jsonl.gz",
-    ),
+HH_RLHF_HELPFUL_TEST = _conversation_file(
+    "hh_rlhf_helpful_base_test",
+    "conversations/hh_rlhf/helpful-base/test.jsonl.gz",
+    f"{HH_RLHF_HF_URL}/helpful-base/test.jsonl.gz",
+    None,
     source="hh-rlhf",
     id_prefix="helpful-base/test",
 )
 # WildChat-1M conversations (AI2, ODC-BY 1.0) already converted to the plain JSONL shape;
 # only a mirror has this file, since the publisher ships parquet shards.
-WILDCHAT_SAMPLE = ConversationFile(
-    remote=RemoteFile(
-        key="wildchat_convotopo_589",
-        url="",
-        mirror_path="conversations/wildchat_convotopo_589/conversations.jsonl.gz",
-        sha256=None,
-        filename="conversations/wildchat_convotopo_589/conversations.jsonl.gz",
-    ),
+WILDCHAT_SAMPLE = _conversation_file(
+    "wildchat_convotopo_589",
+    "conversations/wildchat_convotopo_589/conversations.jsonl.gz",
+    "",
+    None,
     source="wildchat",
     id_prefix="wildchat_convotopo_589",
 )
@@ -108,30 +110,22 @@ WILDCHAT_SAMPLE = ConversationFile(
 
 # 100 English OpenAssistant message trees (LAION, Apache-2.0), from the publisher's repository.
 OASST_COMMIT = "f1e6ed9526f5817531f3ab85441a40b3671ddccb"
-OASST_EN_100_TREE = ConversationFile(
-    remote=RemoteFile(
-        key="oasst_en_100_tree",
-        url=(
-            f"https://raw.githubusercontent.com/LAION-AI/Open-Assistant/{OASST_COMMIT}"
-            "/model/model_eval/manual/data/en_100_tree.jsonl"
-        ),
-        mirror_path="conversations/oasst1_en_sample/en_100_tree.jsonl",
-        sha256="a27639214a5098bf9e1cc62a855c85c630b64ab48ee94655e7f6046438b0aedb",
-        filename="conversations/oasst1_en_sample/en_100_tree.jsonl",
-    ),
+OASST_EN_100_TREE = _conversation_file(
+    "oasst_en_100_tree",
+    "conversations/oasst1_en_sample/en_100_tree.jsonl",
+    f"https://raw.githubusercontent.com/LAION-AI/Open-Assistant/{OASST_COMMIT}"
+    "/model/model_eval/manual/data/en_100_tree.jsonl",
+    "a27639214a5098bf9e1cc62a855c85c630b64ab48ee94655e7f6046438b0aedb",
     source="oasst1_en_sample",
     id_prefix="en_100_tree",
 )
 # hh-rlhf helpful-base conversations as a flat OpenAssistant message list; the mirror keeps a
 # gzipped copy, so only a mirror has this file.
-HH_RLHF_HELPFUL_OA_SEED = ConversationFile(
-    remote=RemoteFile(
-        key="hh_rlhf_helpful_oa_seed",
-        url="",
-        mirror_path="conversations/hh_rlhf_helpful_oa_seed/realistic_seed_data.json.gz",
-        sha256=None,
-        filename="conversations/hh_rlhf_helpful_oa_seed/realistic_seed_data.json.gz",
-    ),
+HH_RLHF_HELPFUL_OA_SEED = _conversation_file(
+    "hh_rlhf_helpful_oa_seed",
+    "conversations/hh_rlhf_helpful_oa_seed/realistic_seed_data.json.gz",
+    "",
+    None,
     source="hh-rlhf",
     id_prefix="helpful-base_oa_seed",
 )

@@ -25,8 +25,8 @@ class Conversation:
     messages: tuple[Message, ...]
     account_id: str | None
     created_at: datetime | None  # timezone-aware UTC
-    # Time of the last change in the exporting service, timezone-aware UTC. It tells a
-    # re-export of a conversation, which may have more turns, from the stored copy.
+    # Time of the last change in the exporting service, timezone-aware UTC. The loader
+    # compares it to decide whether a re-export replaces the stored copy.
     updated_at: datetime | None = None
 
 
