@@ -16,6 +16,8 @@ ranked as (
         ) as tag_rank
 
     from source
+    -- Failed and untagged rows record why a conversation has no tag; they never count.
+    where coalesce(status, 'tagged') = 'tagged'
 
 ),
 
@@ -31,6 +33,8 @@ renamed as (
         task_id,
         interaction_mode,
         confidence,
+        language,
+        trimmed,
         tagged_at
 
     from ranked

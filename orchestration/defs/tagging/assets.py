@@ -89,14 +89,17 @@ def _read_texts(
 
 
 def write_tags(connection: duckdb.DuckDBPyConnection, records: list[TagRecord]) -> None:
-    """Insert tag records; a record already stored for the same key is left as it is."""
+    """Insert tag records and their skills; a record already stored is left as it is."""
+    if not records:
+        return
     connection.executemany(
         """
         insert into raw.conversation_tags (
             source, conversation_id, backend, model, prompt_version,
-            is_occupational, task_id, interaction_mode, confidence
+            is_occupational, task_id, interaction_mode, confidence,
+            language, summary, status, status_reason, trimmed
         )
-        values (?, ?, ?, ?, ?, ?, ?, ?, ?)
+        values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         on conflict do nothing
         """,
         [
@@ -110,10 +113,32 @@ def write_tags(connection: duckdb.DuckDBPyConnection, records: list[TagRecord]) 
                 record.task_id,
                 record.interaction_mode,
                 record.confidence,
+                record.language,
+                record.summary,
+                record.status,
+                record.status_reason,
+                record.trimmed,
             )
             for record in records
         ],
     )
+    skills = [
+        (
+            record.source,
+            record.conversation_id,
+            record.backend,
+            record.model,
+            record.prompt_version,
+            skill_id,
+        )
+        for record in records
+        for skill_id in sorted(set(record.skills))
+    ]
+    if skills:
+        connection.executemany(
+            "insert into raw.conversation_skills values (?, ?, ?, ?, ?, ?) on conflict do nothing",
+            skills,
+        )
 
 
 @dg.asset(
