@@ -127,7 +127,7 @@ def test_large_iwa_splits_under_cap() -> None:
     built = build_hierarchy(tasks, links, activities, {}, max_tasks_per_group=4)
 
     sizes = Counter(node.parent_id for node in built.nodes if node.level == 3)
-    # D01 (5 tasks) is cut into runs of 3 and 2, D02 likewise; runs pack into parts of <= 4.
+    # D01 (5 tasks) is cut into runs of 3 and 2, and so is D02. Runs pack into parts of <= 4.
     assert max(sizes.values()) <= 4
     assert sum(sizes.values()) == 11
     middle_names = sorted(node.name for node in built.nodes if node.level == 2)

@@ -1,6 +1,6 @@
 """Build the three-level task hierarchy from O*NET's work-activity structure.
 
-Level 3 holds the task statements the marts compare with (O*NET 20.1 by default). Each task
+Level 3 contains the task statements the marts compare with (O*NET 20.1 by default). Each task
 reaches a detailed work activity (DWA) through O*NET 29.3's task-to-DWA links, first by
 task id and then by normalised statement text. The remaining tasks take the DWA whose linked
 statements and title are most similar by TF-IDF. A DWA belongs to one intermediate work
@@ -24,7 +24,7 @@ from sklearn.preprocessing import normalize
 
 from orchestration.defs.hierarchy.groups import TOP_GROUPS, top_group_by_gwa
 
-# The most tasks one middle group may list; larger IWAs are split by DWA.
+# The maximum number of tasks one middle group may list. Larger IWAs are split by DWA.
 MAX_TASKS_PER_GROUP = 150
 
 LEVEL_TOP = 1
@@ -120,7 +120,7 @@ def build_hierarchy(
     """Return the hierarchy's nodes: top groups, middle groups, then one node per task.
 
     Raises HierarchyError when a link names a DWA the reference does not list, when an IWA
-    falls under a GWA that no top group holds, or when there are no tasks or no activities.
+    falls under a GWA that no top group contains, or when there are no tasks or no activities.
     """
     if max_tasks_per_group < 1:
         raise ValueError(f"max_tasks_per_group must be at least 1, got {max_tasks_per_group}")
@@ -193,7 +193,7 @@ def _place_tasks(
 def _pick_dwa(dwa_ids: set[str], activity_by_dwa: dict[str, WorkActivity]) -> str:
     """Pick one DWA for a task linked to several.
 
-    The task goes to the IWA that holds most of its DWAs, the lowest IWA id on a tie, and
+    The task goes to the IWA that contains most of its DWAs, the lowest IWA id on a tie, and
     within it to the lowest DWA id, so the choice is the same on every run.
     """
     per_iwa = Counter(activity_by_dwa[dwa_id].iwa_id for dwa_id in dwa_ids)
@@ -304,7 +304,7 @@ def _split_by_dwa(
 def _top_groups(
     middle_nodes: list[HierarchyNode], gwa_names: dict[str, str]
 ) -> tuple[list[HierarchyNode], list[HierarchyNode]]:
-    """Return the top groups that hold middle groups, and the middle nodes reparented."""
+    """Return the top groups that contain middle groups, and the middle nodes reparented."""
     group_by_gwa = top_group_by_gwa()
     unmapped = sorted({node.parent_id for node in middle_nodes} - group_by_gwa.keys())
     if unmapped:

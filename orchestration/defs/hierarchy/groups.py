@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class TopGroup:
-    """One top-level node and the GWAs whose tasks it holds."""
+    """One top-level node and the GWAs whose tasks it contains."""
 
     node_id: str
     name: str

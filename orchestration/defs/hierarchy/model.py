@@ -17,7 +17,7 @@ HIERARCHY_TABLE = "raw.task_hierarchy"
 
 
 class HierarchyNotFoundError(LookupError):
-    """The warehouse holds no task hierarchy, or a node id is not in it."""
+    """The warehouse contains no task hierarchy, or a node id is not in it."""
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ def load_task_hierarchy(connection: duckdb.DuckDBPyConnection) -> TaskHierarchy:
     """Read raw.task_hierarchy into a TaskHierarchy.
 
     Raises HierarchyNotFoundError when the table is missing or empty, and ValueError when it
-    holds more than one hierarchy version.
+    contains more than one hierarchy version.
     """
     try:
         rows = connection.execute(
@@ -97,7 +97,10 @@ def load_task_hierarchy(connection: duckdb.DuckDBPyConnection) -> TaskHierarchy:
         )
     versions = sorted({row[0] for row in rows})
     if len(versions) != 1:
-        raise ValueError(f"{HIERARCHY_TABLE} holds several versions {versions}; expected one")
+        raise ValueError(
+            f"{HIERARCHY_TABLE} contains several versions {versions}, expected one. "
+            "Materialize the raw/task_hierarchy asset again"
+        )
     nodes = [
         HierarchyNode(
             level=int(level),

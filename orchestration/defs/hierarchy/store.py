@@ -25,7 +25,7 @@ def hierarchy_version(onet_release: str) -> str:
 
 
 def statement_release(connection: duckdb.DuckDBPyConnection) -> str:
-    """Return the O*NET release of raw.onet_task_statements; raise if it holds several."""
+    """Return the O*NET release of raw.onet_task_statements; raise if it contains several."""
     releases = [
         row[0]
         for row in connection.execute(
@@ -34,7 +34,8 @@ def statement_release(connection: duckdb.DuckDBPyConnection) -> str:
     ]
     if len(releases) != 1:
         raise ValueError(
-            f"raw.onet_task_statements holds O*NET releases {releases}; expected exactly one"
+            f"raw.onet_task_statements contains O*NET releases {releases}, expected exactly "
+            "one. Materialize the raw/onet_task_statements asset again"
         )
     return releases[0]
 
