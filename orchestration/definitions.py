@@ -12,6 +12,7 @@ from orchestration.defs.conversations.assets import (
 )
 from orchestration.defs.conversations.resource import Ingestion
 from orchestration.defs.dbt.assets import DBT_PROJECT, economic_index_dbt
+from orchestration.defs.hierarchy.assets import task_hierarchy
 from orchestration.defs.reference.assets import REFERENCE_ASSETS
 from orchestration.defs.reference.resource import ReferenceData
 from orchestration.defs.report.assets import usage_report
@@ -22,6 +23,7 @@ from orchestration.jobs import refresh_everything
 
 ALL_ASSETS = [
     *REFERENCE_ASSETS,
+    task_hierarchy,
     conversation_tables,
     conversation_tags,
     economic_index_dbt,

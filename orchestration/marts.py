@@ -1,6 +1,7 @@
 """Names of the dbt marts users read, in the order they are built."""
 
-MART_NAMES = (
+# Marts with a row set for each flow: this project's tags and the published release.
+MARTS_WITH_PUBLISHED_FLOW = (
     "task_usage",
     "occupation_usage",
     "soc_major_group_usage",
@@ -8,3 +9,11 @@ MART_NAMES = (
     "occupation_depth",
     "interaction_mode_usage",
 )
+
+# Marts of the pipeline flow only, since the release publishes no such breakdown.
+PIPELINE_ONLY_MARTS = (
+    "skills_usage",
+    "task_mode_mix",
+)
+
+MART_NAMES = MARTS_WITH_PUBLISHED_FLOW + PIPELINE_ONLY_MARTS

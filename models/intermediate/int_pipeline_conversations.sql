@@ -22,9 +22,14 @@ tagged as (
 
     select
         conversations.source || ':' || conversations.conversation_id as conversation_key,
+        conversations.source,
+        conversations.conversation_id,
         conversations.account_key,
         tags.backend,
         tags.model,
+        tags.prompt_version,
+        -- Which tagger produced the tag, as marts show it: backend/model/prompt version.
+        tags.backend || '/' || tags.model || '/' || tags.prompt_version as tag_provenance,
         -- A conversation that is not occupational, or whose task id is not in the loaded task
         -- set, counts under the `none` task, like the published release's `none` row.
         case

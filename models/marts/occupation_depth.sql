@@ -76,6 +76,12 @@ occupation_thresholds as (
 
 ),
 
+tag_backends as (
+
+    select * from {{ ref('int_pipeline_tag_backends') }}
+
+),
+
 final as (
 
     select
@@ -90,4 +96,10 @@ final as (
 
 )
 
-select * from final
+select
+    final.*,
+    tag_backends.tag_backends
+
+from final
+left join tag_backends
+    on final.usage_source = tag_backends.usage_source

@@ -149,6 +149,12 @@ suppressed_rows as (
 
 ),
 
+tag_backends as (
+
+    select * from {{ ref('int_pipeline_tag_backends') }}
+
+),
+
 final as (
 
     select * from group_rows
@@ -157,4 +163,10 @@ final as (
 
 )
 
-select * from final
+select
+    final.*,
+    tag_backends.tag_backends
+
+from final
+left join tag_backends
+    on final.usage_source = tag_backends.usage_source

@@ -76,6 +76,12 @@ suppressed_rows as (
 
 ),
 
+tag_backends as (
+
+    select * from {{ ref('int_pipeline_tag_backends') }}
+
+),
+
 final as (
 
     select * from published_rows
@@ -84,4 +90,10 @@ final as (
 
 )
 
-select * from final
+select
+    final.*,
+    tag_backends.tag_backends
+
+from final
+left join tag_backends
+    on final.usage_source = tag_backends.usage_source

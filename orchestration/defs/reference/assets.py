@@ -7,7 +7,7 @@ import dagster as dg
 
 from orchestration.defs.reference import catalog
 from orchestration.defs.reference.fetch import FetchedFile, RemoteFile
-from orchestration.defs.reference.load import TABLE_LOADS, load_table
+from orchestration.defs.reference.load import TABLE_LOADS, load_skills, load_table
 from orchestration.defs.reference.resource import ReferenceData
 from orchestration.defs.warehouse.resource import WAREHOUSE_POOL, Warehouse
 
@@ -114,6 +114,78 @@ def aei_interaction_modes(
     )
 
 
+@dg.asset(key_prefix="raw", group_name=GROUP, pool=WAREHOUSE_POOL, kinds={"duckdb"})
+def onet_tasks_to_dwas(
+    context: dg.AssetExecutionContext, reference: ReferenceData, warehouse: Warehouse
+) -> dg.MaterializeResult:
+    """O*NET 29.3 links from each task to its detailed work activities (DWAs)."""
+    return _materialize(
+        context, reference, warehouse, "onet_tasks_to_dwas", catalog.ONET_29_3_TASKS_TO_DWAS
+    )
+
+
+@dg.asset(key_prefix="raw", group_name=GROUP, pool=WAREHOUSE_POOL, kinds={"duckdb"})
+def onet_dwa_reference(
+    context: dg.AssetExecutionContext, reference: ReferenceData, warehouse: Warehouse
+) -> dg.MaterializeResult:
+    """O*NET 29.3 DWAs with the intermediate (IWA) and general (GWA) activities above them."""
+    return _materialize(
+        context, reference, warehouse, "onet_dwa_reference", catalog.ONET_29_3_DWA_REFERENCE
+    )
+
+
+@dg.asset(key_prefix="raw", group_name=GROUP, pool=WAREHOUSE_POOL, kinds={"duckdb"})
+def onet_iwa_reference(
+    context: dg.AssetExecutionContext, reference: ReferenceData, warehouse: Warehouse
+) -> dg.MaterializeResult:
+    """O*NET 29.3 intermediate work activities (IWAs) with their general work activity."""
+    return _materialize(
+        context, reference, warehouse, "onet_iwa_reference", catalog.ONET_29_3_IWA_REFERENCE
+    )
+
+
+@dg.asset(key_prefix="raw", group_name=GROUP, pool=WAREHOUSE_POOL, kinds={"duckdb"})
+def onet_content_model_reference(
+    context: dg.AssetExecutionContext, reference: ReferenceData, warehouse: Warehouse
+) -> dg.MaterializeResult:
+    """O*NET 29.3 Content Model elements: ids, names and descriptions of skills, GWAs, etc."""
+    return _materialize(
+        context,
+        reference,
+        warehouse,
+        "onet_content_model_reference",
+        catalog.ONET_29_3_CONTENT_MODEL,
+    )
+
+
+# The count O*NET 29.3 lists; another count means the Content Model changed.
+EXPECTED_SKILL_COUNT = 35
+
+
+@dg.asset(
+    key_prefix="raw",
+    group_name=GROUP,
+    pool=WAREHOUSE_POOL,
+    kinds={"duckdb"},
+    deps=[onet_content_model_reference],
+)
+def onet_skills(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    """O*NET's skills (basic and cross-functional), the options of the skills tag."""
+    with warehouse.connect() as connection:
+        rows = load_skills(connection)
+    if rows != EXPECTED_SKILL_COUNT:
+        context.log.warning(
+            "raw.onet_skills has %d skills where O*NET 29.3 lists %d; check the Content Model "
+            "Reference file",
+            rows,
+            EXPECTED_SKILL_COUNT,
+        )
+    context.log.info("loaded %d skills into raw.onet_skills", rows)
+    return dg.MaterializeResult(
+        metadata={"dagster/row_count": rows, "expected_skill_count": EXPECTED_SKILL_COUNT}
+    )
+
+
 REFERENCE_ASSETS = [
     onet_task_statements,
     soc_structure,
@@ -121,4 +193,9 @@ REFERENCE_ASSETS = [
     occupation_wages,
     aei_task_mappings,
     aei_interaction_modes,
+    onet_tasks_to_dwas,
+    onet_dwa_reference,
+    onet_iwa_reference,
+    onet_content_model_reference,
+    onet_skills,
 ]

@@ -59,6 +59,29 @@ ONET_29_3_TASK_STATEMENTS = RemoteFile(
 )
 
 
+def _onet_29_3(key: str, name: str, mirror_name: str | None = None) -> RemoteFile:
+    """Describe an O*NET 29.3 text file; no checksum, since no publisher's digest is known."""
+    return RemoteFile(
+        key=key,
+        url=f"{ONET_29_3_URL}/{name.replace(' ', '%20')}",
+        mirror_path=f"onet/{mirror_name or name}",
+        sha256=None,
+        filename=f"onet_29_3/{name}",
+    )
+
+
+# The publisher's file is over 4 MB of plain text, so a mirror may keep it gzipped. DuckDB's
+# CSV reader opens both forms by their file name.
+ONET_29_3_TASKS_TO_DWAS = _onet_29_3(
+    "onet_29_3_tasks_to_dwas", "Tasks to DWAs.txt", mirror_name="Tasks to DWAs.txt.gz"
+)
+ONET_29_3_DWA_REFERENCE = _onet_29_3("onet_29_3_dwa_reference", "DWA Reference.txt")
+ONET_29_3_IWA_REFERENCE = _onet_29_3("onet_29_3_iwa_reference", "IWA Reference.txt")
+ONET_29_3_CONTENT_MODEL = _onet_29_3(
+    "onet_29_3_content_model_reference", "Content Model Reference.txt"
+)
+
+
 @dataclass(frozen=True)
 class ConversationFile:
     """A public conversation sample: where to get it and how to name its records."""

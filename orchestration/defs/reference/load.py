@@ -70,6 +70,47 @@ TABLE_LOADS: dict[str, TableLoad] = {
     "aei_interaction_modes": TableLoad(
         "aei_interaction_modes", {"interaction_type": "varchar", "pct": "double"}
     ),
+    "onet_tasks_to_dwas": TableLoad(
+        "onet_tasks_to_dwas",
+        {
+            "onet_soc_code": "varchar",
+            "occupation_title": "varchar",
+            "task_id": "bigint",
+            "task_statement": "varchar",
+            "dwa_id": "varchar",
+            "dwa_title": "varchar",
+            "link_date": "varchar",
+            "domain_source": "varchar",
+        },
+        delimiter="\t",
+    ),
+    "onet_dwa_reference": TableLoad(
+        "onet_dwa_reference",
+        {
+            "gwa_id": "varchar",
+            "gwa_name": "varchar",
+            "iwa_id": "varchar",
+            "iwa_title": "varchar",
+            "dwa_id": "varchar",
+            "dwa_title": "varchar",
+        },
+        delimiter="\t",
+    ),
+    "onet_iwa_reference": TableLoad(
+        "onet_iwa_reference",
+        {
+            "gwa_id": "varchar",
+            "gwa_name": "varchar",
+            "iwa_id": "varchar",
+            "iwa_title": "varchar",
+        },
+        delimiter="\t",
+    ),
+    "onet_content_model_reference": TableLoad(
+        "onet_content_model_reference",
+        {"element_id": "varchar", "element_name": "varchar", "description": "varchar"},
+        delimiter="\t",
+    ),
 }
 
 
@@ -107,4 +148,28 @@ def load_table(
     except duckdb.Error as error:
         raise LoadError(f"failed to load {path} into raw.{spec.table}: {error}") from error
     count = connection.execute(f"select count(*) from raw.{spec.table}").fetchone()
+    return int(count[0]) if count else 0
+
+
+# O*NET's skills are the Content Model elements one level below the basic (2.A) and
+# cross-functional (2.B) skill groups, such as 2.A.1.a Reading Comprehension.
+SKILL_ELEMENT_PATTERN = r"2\.[AB]\.[0-9]+\.[a-z]"
+
+
+def load_skills(connection: duckdb.DuckDBPyConnection) -> int:
+    """Replace raw.onet_skills with the skills of raw.onet_content_model_reference."""
+    connection.execute(
+        """
+        create or replace table raw.onet_skills as
+        select
+            element_id as skill_id,
+            element_name as skill_name,
+            description
+        from raw.onet_content_model_reference
+        where regexp_full_match(element_id, ?)
+        order by element_id
+        """,
+        [SKILL_ELEMENT_PATTERN],
+    )
+    count = connection.execute("select count(*) from raw.onet_skills").fetchone()
     return int(count[0]) if count else 0
