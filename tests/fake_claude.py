@@ -33,7 +33,7 @@ SKILL_ROWS = [
     ("2.A.1.a", "Reading Comprehension", "Understanding written sentences"),
     ("2.B.3.e", "Programming", "Writing computer programs"),
 ]
-TASK_OPTION = re.compile(r'<task id="(\d+)">')
+TASK_OPTION = re.compile(r"^- \[(\d+)\]", re.MULTILINE)
 
 
 def seed_reference(connection: duckdb.DuckDBPyConnection) -> None:

@@ -121,7 +121,7 @@ def test_task_call_reuses_prefix(connection) -> None:
         assert task[part] == screen[part]
     assert task["messages"][0] == screen["messages"][0]
     assert screen["messages"][0]["content"][0]["cache_control"] == {"type": "ephemeral"}
-    assert "<task id=\"101\">" in task["messages"][2]["content"][1]["text"]
+    assert "- [101] Write, update" in task["messages"][2]["content"][1]["text"]
 
 
 def test_rerun_makes_no_calls(connection) -> None:
