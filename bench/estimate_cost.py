@@ -1,9 +1,9 @@
 """Estimate what tagging the warehouse's conversations with the claude backend would cost.
 
 Builds the real request bodies of both calls for every conversation in raw.conversations
-(after `make run`), counts tokens offline, and prints billed tokens per conversation and the
-cost per 1,000 conversations for the Messages and Message Batches APIs, with and without
-prompt caching. Nothing is sent to the API.
+(after `make run`) and counts their tokens offline. Prints billed tokens per conversation
+and the cost per 1,000 conversations for the Messages and Message Batches APIs, with and
+without prompt caching. Nothing is sent to the API.
 
 Token counting: characters / 3.5. Anthropic publishes no offline tokenizer for Claude 3+
 models; 3.5 characters per token is a common figure for English prose (JSON, code and
@@ -44,7 +44,7 @@ CHARS_PER_TOKEN = 3.5
 # Smallest prefix the API caches for claude-haiku-4-5 (Anthropic's prompt caching docs);
 # a shorter prefix is sent at the full input price and reports no cache tokens.
 MIN_CACHEABLE_TOKENS = 4096
-# Typical answers, sized from the tool schemas: two summary sentences, five skills.
+# Typical tool inputs, sized from the tool schemas: two summary sentences, five skills.
 SCREEN_ANSWER = {
     "is_occupational": True,
     "top_group": "T01",
@@ -184,9 +184,154 @@ def bill(prefix: float, conversation: float, extra: float, occupational: bool, c
     return billed
 
 
-def totals_length(lengths: list[float]) -> float:
-    """Return the mean conversation length in tokens."""
-    return statistics.fmean(lengths)
+@dataclass
+class Measurement:
+    """Token counts of the prompts for the warehouse's conversations."""
+
+    conversation_tokens: list[float]
+    prefix: float
+    mean_task_list: float
+    # Tokens call 2 adds after the conversation: call 1's tool call, its result, the tasks.
+    extra: float
+    share: float
+    notes: list[str]
+
+
+def reference_tables(connection: duckdb.DuckDBPyConnection):
+    """Return the hierarchy and skills, with stand-ins where the tables are missing."""
+    try:
+        hierarchy, hierarchy_note = load_hierarchy(connection), "raw.task_hierarchy"
+    except MissingReferenceTable:
+        hierarchy = stand_in_hierarchy(connection)
+        hierarchy_note = "stand-in from O*NET (raw.task_hierarchy is missing)"
+    try:
+        skills, skills_note = load_skills(connection), "raw.onet_skills"
+    except MissingReferenceTable:
+        skills = stand_in_skills(settings.mirror_dir())
+        skills_note = "the mirror's Content Model Reference (raw.onet_skills is missing)"
+    shape = (
+        f"{len(hierarchy.top_groups)} top, {len(hierarchy.middle_groups)} middle groups, "
+        f"{hierarchy.task_count} tasks"
+    )
+    notes = [f"hierarchy: {hierarchy_note}: {shape}", f"skills: {len(skills)} from {skills_note}"]
+    return hierarchy, skills, notes
+
+
+def occupational_share(connection: duckdb.DuckDBPyConnection) -> float:
+    """Return the offline tags' share of occupational conversations, or 1 without tags."""
+    row = connection.execute(
+        "select avg(is_occupational::int) from raw.conversation_tags where backend = 'offline'"
+    ).fetchone()
+    return float(row[0]) if row and row[0] is not None else 1.0
+
+
+def measure(
+    connection: duckdb.DuckDBPyConnection,
+    tagging: Tagging,
+    share: float | None,
+    limit: int | None,
+) -> Measurement:
+    """Build the real prompts and count their tokens."""
+    hierarchy, skills, notes = reference_tables(connection)
+    tagger = ClaudeTagger(
+        connection=connection,
+        runner=None,  # type: ignore[arg-type]  # bodies only; nothing is sent
+        hierarchy=hierarchy,
+        skills=skills,
+        model=tagging.model,
+        max_tokens=tagging.max_tokens,
+        prices=tagging.prices(),
+    )
+    prefix_body = tagger._base_body(_Item(ConversationText("", "", (), ()), "", False, 0))
+    prefix = tokens(canonical_json(prefix_body["tools"])) + tokens(
+        prefix_body["system"][0]["text"]
+    )
+    # NOTE: the mean over middle groups, not weighted by where conversations land.
+    task_lists = [prompts.render_tasks(tasks) for tasks in hierarchy.tasks.values()]
+    mean_task_list = statistics.fmean(tokens(text) for text in task_lists)
+    screen_block = {
+        "type": "tool_use",
+        "id": "toolu_0",
+        "name": "record_screen",
+        "input": SCREEN_ANSWER,
+    }
+    tool_result = {"type": "tool_result", "tool_use_id": "toolu_0", "content": "Recorded."}
+    extra = (
+        mean_task_list
+        + tokens(canonical_json(screen_block))
+        + tokens(canonical_json(tool_result))
+    )
+    conversation_tokens = []
+    for conversation in read_conversations(connection, limit):
+        text, _ = render_conversation(conversation, tagger._conversation_budget)
+        conversation_tokens.append(tokens(text))
+    if share is None:
+        share = occupational_share(connection)
+    return Measurement(conversation_tokens, prefix, mean_task_list, extra, share, notes)
+
+
+def expected_bill(measurement: Measurement, length: float, cached: bool) -> Billed:
+    """Return one conversation's billed tokens, weighted by the occupational share."""
+    share = measurement.share
+    with_task = bill(measurement.prefix, length, measurement.extra, True, cached)
+    without = bill(measurement.prefix, length, measurement.extra, False, cached)
+    return Billed(
+        input=share * with_task.input + (1 - share) * without.input,
+        cache_write=share * with_task.cache_write + (1 - share) * without.cache_write,
+        cache_read=share * with_task.cache_read + (1 - share) * without.cache_read,
+        output=share * with_task.output + (1 - share) * without.output,
+    )
+
+
+def print_report(measurement: Measurement, prices: Prices) -> None:
+    lengths = measurement.conversation_tokens
+    count = len(lengths)
+    print(f"conversations: {count}; occupational share assumed for call 2: "
+          f"{measurement.share:.2f}")
+    for note in measurement.notes:
+        print(note)
+    print(f"tokens counted as characters / {CHARS_PER_TOKEN} (an estimate)")
+    print(f"shared prefix (tools + system): {measurement.prefix:,.0f} tokens; "
+          f"mean task list of call 2: {measurement.mean_task_list:,.0f} tokens; "
+          f"cache minimum {MIN_CACHEABLE_TOKENS} tokens")
+    print(f"conversation length: mean {statistics.fmean(lengths):,.0f}, "
+          f"median {statistics.median(lengths):,.0f} tokens")
+    print()
+    print("billed tokens per conversation (mean) and cost")
+    print(f"{'scenario':<22}{'input':>9}{'cache wr':>10}{'cache rd':>10}{'output':>8}"
+          f"{'in-eq/conv':>12}{'total/conv':>12}{'$ per 1k':>10}")
+    for cached in (True, False):
+        totals = Billed()
+        ratios = []
+        for length in lengths:
+            billed = expected_bill(measurement, length, cached)
+            totals.add(billed)
+            ratios.append(billed.input_equivalents(prices) / length)
+        mean = Billed(totals.input / count, totals.cache_write / count,
+                      totals.cache_read / count, totals.output / count)
+        ratio_of_sums = totals.input_equivalents(prices) / sum(lengths)
+        for api, discount in (("Messages", 0.0), ("Batches", prices.batch_discount)):
+            label = f"{api}, {'cached' if cached else 'no cache'}"
+            per_thousand = mean.cost(prices) * (1 - discount) * 1000
+            print(f"{label:<22}{mean.input:>9,.0f}{mean.cache_write:>10,.0f}"
+                  f"{mean.cache_read:>10,.0f}{mean.output:>8,.0f}"
+                  f"{mean.input_equivalents(prices):>12,.0f}{ratio_of_sums:>11.2f}x"
+                  f"{per_thousand:>10.2f}")
+        label = "cached" if cached else "no cache"
+        print(f"  {label}: billed input equivalents / conversation length, median over "
+              f"conversations {statistics.median(ratios):.2f}x")
+        if cached:
+            own = (prices.cache_write + measurement.share * prices.cache_read) / prices.input
+            fixed = mean.input_equivalents(prices) - own * statistics.fmean(lengths)
+            print(f"  cached: the conversation's own tokens cost {own:.2f}x its length. The "
+                  f"fixed part (prefix reads, task list) is {fixed:,.0f} equivalents per "
+                  f"conversation, so the total stays within 2x from about "
+                  f"{fixed / (2 - own):,.0f} tokens of conversation")
+    print()
+    print("in-eq/conv: input tokens billed per conversation in base-price units (cache "
+          f"writes x{prices.cache_write / prices.input:.2f}, reads "
+          f"x{prices.cache_read / prices.input:.2f}). total/conv: that sum over all "
+          "conversations divided by their summed length")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -200,115 +345,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     arguments = parser.parse_args(argv)
     tagging = Tagging()
-    prices = tagging.prices()
     warehouse = settings.warehouse_path()
     if not warehouse.exists():
         print(f"{warehouse} not found: run `make run` first", file=sys.stderr)
         return 2
     connection = duckdb.connect(str(warehouse), read_only=True)
     try:
-        try:
-            hierarchy, hierarchy_note = load_hierarchy(connection), "raw.task_hierarchy"
-        except MissingReferenceTable:
-            hierarchy = stand_in_hierarchy(connection)
-            hierarchy_note = "stand-in from O*NET (raw.task_hierarchy is missing)"
-        try:
-            skills, skills_note = load_skills(connection), "raw.onet_skills"
-        except MissingReferenceTable:
-            skills = stand_in_skills(settings.mirror_dir())
-            skills_note = "the mirror's Content Model Reference (raw.onet_skills is missing)"
-        share = arguments.occupational_share
-        if share is None:
-            row = connection.execute(
-                "select avg(is_occupational::int) from raw.conversation_tags "
-                "where backend = 'offline'"
-            ).fetchone()
-            share = float(row[0]) if row and row[0] is not None else 1.0
-        tagger = ClaudeTagger(
-            connection=connection,
-            runner=None,  # type: ignore[arg-type]  # bodies only; nothing is sent
-            hierarchy=hierarchy,
-            skills=skills,
-            model=tagging.model,
-            max_tokens=tagging.max_tokens,
-            prices=prices,
+        measurement = measure(
+            connection, tagging, arguments.occupational_share, arguments.limit
         )
-        prefix_body = tagger._base_body(_Item(ConversationText("", "", (), ()), "", False, 0))
-        prefix = tokens(canonical_json(prefix_body["tools"])) + tokens(
-            prefix_body["system"][0]["text"]
-        )
-        task_lists = [prompts.render_tasks(tasks) for tasks in hierarchy.tasks.values()]
-        mean_task_list = statistics.fmean(tokens(text) for text in task_lists)
-        screen_block = {"type": "tool_use", "id": "toolu_0", "name": "record_screen",
-                        "input": SCREEN_ANSWER}
-        extra = mean_task_list + tokens(canonical_json(screen_block)) + 30
-        conversation_tokens = []
-        for conversation in read_conversations(connection, arguments.limit):
-            text, _ = render_conversation(conversation, tagger._conversation_budget)
-            conversation_tokens.append(tokens(text))
     finally:
         connection.close()
-    if not conversation_tokens:
+    if not measurement.conversation_tokens:
         print("no conversations in the warehouse: run `make run` first", file=sys.stderr)
         return 2
-    count = len(conversation_tokens)
-    print(f"conversations: {count}; occupational share assumed for call 2: {share:.2f}")
-    print(f"hierarchy: {hierarchy_note}: {len(hierarchy.top_groups)} top, "
-          f"{len(hierarchy.middle_groups)} middle groups, {hierarchy.task_count} tasks")
-    print(f"skills: {len(skills)} from {skills_note}")
-    print(f"tokens counted as characters / {CHARS_PER_TOKEN} (an estimate)")
-    print(f"shared prefix (tools + system): {prefix:,.0f} tokens; "
-          f"mean task list of call 2: {mean_task_list:,.0f} tokens; "
-          f"cache minimum {MIN_CACHEABLE_TOKENS} tokens")
-    print(f"conversation length: mean {statistics.fmean(conversation_tokens):,.0f}, "
-          f"median {statistics.median(conversation_tokens):,.0f} tokens")
-    print()
-    header = (f"{'scenario':<22}{'input':>9}{'cache wr':>10}{'cache rd':>10}{'output':>8}"
-              f"{'in-eq/conv':>12}{'total/conv':>12}{'$ per 1k':>10}")
-    print("billed tokens per conversation (mean) and cost")
-    print(header)
-    for cached in (True, False):
-        totals = Billed()
-        conversation_only = 0.0
-        ratios = []
-        for length in conversation_tokens:
-            # Expected value over the occupational share.
-            with_task = bill(prefix, length, extra, True, cached)
-            without = bill(prefix, length, extra, False, cached)
-            mixed = Billed(
-                input=share * with_task.input + (1 - share) * without.input,
-                cache_write=share * with_task.cache_write + (1 - share) * without.cache_write,
-                cache_read=share * with_task.cache_read + (1 - share) * without.cache_read,
-                output=share * with_task.output + (1 - share) * without.output,
-            )
-            totals.add(mixed)
-            ratios.append(mixed.input_equivalents(prices) / length)
-            conversation_only += length
-        mean = Billed(totals.input / count, totals.cache_write / count,
-                      totals.cache_read / count, totals.output / count)
-        ratio_of_sums = totals.input_equivalents(prices) / conversation_only
-        for api, discount in (("Messages", 0.0), ("Batches", prices.batch_discount)):
-            label = f"{api}, {'cached' if cached else 'no cache'}"
-            per_thousand = mean.cost(prices) * (1 - discount) * 1000
-            print(f"{label:<22}{mean.input:>9,.0f}{mean.cache_write:>10,.0f}"
-                  f"{mean.cache_read:>10,.0f}{mean.output:>8,.0f}"
-                  f"{mean.input_equivalents(prices):>12,.0f}{ratio_of_sums:>11.2f}x"
-                  f"{per_thousand:>10.2f}")
-        label = "cached" if cached else "no cache"
-        print(f"  {label}: billed input equivalents / conversation length, median over "
-              f"conversations {statistics.median(ratios):.2f}x")
-        if cached:
-            own = (prices.cache_write + share * prices.cache_read) / prices.input
-            fixed = mean.input_equivalents(prices) - own * totals_length(conversation_tokens)
-            print(f"  cached: the conversation's own tokens cost {own:.2f}x its length; the "
-                  f"fixed part (prefix reads, task list) is {fixed:,.0f} equivalents per "
-                  f"conversation, so the total stays within 2x from about "
-                  f"{fixed / (2 - own):,.0f} tokens of conversation")
-    print()
-    print("in-eq/conv: input tokens billed per conversation in base-price units (cache "
-          f"writes x{prices.cache_write / prices.input:.2f}, reads "
-          f"x{prices.cache_read / prices.input:.2f}); total/conv: that sum over all "
-          "conversations divided by their summed length")
+    print_report(measurement, tagging.prices())
     return 0
 
 

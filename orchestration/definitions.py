@@ -60,7 +60,7 @@ def build_tagging() -> Tagging:
     """Return the tagging resource for the backend the environment chooses.
 
     The API key is passed as dg.EnvVar, so it is read at run time and never stored in run
-    config; an offline run needs no key.
+    config. An offline run needs no key.
     """
     backend = settings.tagging_backend()
     api_key = None

@@ -1,7 +1,7 @@
 """A fake Anthropic API for tests (httpx2.MockTransport handler) and reference rows.
 
-The fake answers Messages and Message Batches requests the way the API shapes them. Its
-default answer reads the offered options from the request itself: call 1 picks the first
+The fake responds to Messages and Message Batches requests in the API's shapes. Its
+default response reads the offered options from the request itself: call 1 picks the first
 middle group and skill of the tool's enums, call 2 the first offered task.
 """
 
@@ -100,7 +100,7 @@ def conversation_text(body: dict) -> str:
 
 
 def default_answer(body: dict) -> dict:
-    """Answer call 1 with the first offered group and skill, call 2 with the first task."""
+    """Return a response choosing the first offered group and skill, or the first task."""
     if is_task_call(body):
         offered = TASK_OPTION.findall(body["messages"][-1]["content"][1]["text"])
         return message([tool_use("record_task", {"task_id": int(offered[0])})])
@@ -133,7 +133,7 @@ Script = Callable[[dict], "httpx2.Response | dict"]
 
 
 class FakeClaude:
-    """MockTransport handler: Messages answers from a script, then from default_answer."""
+    """MockTransport handler: Messages responses from a script, then from default_answer."""
 
     def __init__(
         self,

@@ -33,7 +33,7 @@ class RetryLater(Exception):
 
 @dataclass(frozen=True)
 class ClientSettings:
-    """What the client needs: key, model, limits and retry policy."""
+    """API key, model, output limit and retry policy of one client."""
 
     api_key: str
     model: str
@@ -62,7 +62,7 @@ def validate_settings(model: str, max_tokens: int, max_retries: int) -> None:
 
 
 def retry_after_seconds(headers: httpx2.Headers) -> float | None:
-    """Return the wait a response asks for, from retry-after-ms or retry-after (seconds)."""
+    """Return the wait in seconds a response requests, from retry-after-ms or retry-after."""
     for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
         value = headers.get(name)
         if value is None:

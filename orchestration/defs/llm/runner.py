@@ -2,9 +2,10 @@
 
 Small sets of requests go to the Messages API with bounded concurrency; sets of at least
 `batch_threshold` requests go to one Message Batch. Every response is stored in the cache
-before it is used. A request that is throttled past the SDK's own retries, or asked to wait
-longer than the retry-after cap, is re-queued later in the run; one still waiting at the end
-is deferred, which leaves its conversation untagged for the next run.
+before it is used. A request that is still throttled after the SDK's own retries, or that
+must wait longer than the retry-after cap, goes back to the queue for later in the run.
+A request still waiting at the end is deferred: its conversation stays untagged for the
+next run.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Claude tagging backend: two tool-use calls per conversation that share a cached prefix.
 
 Call 1 sends the instructions with the top and middle groups of the task hierarchy (system
-block, cache_control) and the scrubbed conversation (user block, cache_control); the model
-answers with the screen, the groups, the mode, skills, summary and language. Call 2, only for
+block, cache_control) and the scrubbed conversation (user block, cache_control). The model
+calls record_screen with the screen, the groups, the mode, skills, summary and language. Call 2, only for
 occupational conversations, repeats that prefix, adds call 1's answer and the tasks of the
 chosen middle group, and gets one task id. The conversation is thus billed once as a cache
 write (1.25x) and once as a cache read (0.1x).
@@ -27,17 +27,17 @@ from orchestration.defs.tagging.records import INTERACTION_MODES, ConversationTe
 
 CACHE_CONTROL = {"type": "ephemeral"}
 # Characters per token used to fit a conversation into the context window. Two is below
-# English (about four) so a fit is rarely wrong; text in scripts such as Chinese can take
+# English (about four), so a fit is rarely wrong. Text in scripts such as Chinese can take
 # more tokens than that, and then the API's "prompt is too long" error trims further.
 CHARS_PER_TOKEN = 2.0
-# Tokens kept free for the task list of call 2 and the answers.
+# Tokens kept free for the task list of call 2 and the model output.
 PROMPT_MARGIN_TOKENS = 8_000
 LANGUAGE_CODE = re.compile(r"^[a-z]{2}$")
 MAX_SUMMARY_CHARS = 600
 
 
 class InvalidAnswer(ValueError):
-    """The model's answer cannot be used: cut off, no tool call, or values outside the schema."""
+    """A model response that is cut off, has no tool call, or has values outside the schema."""
 
 
 @dataclass
@@ -61,8 +61,8 @@ def render_conversation(conversation: ConversationText, budget_chars: int) -> tu
     """Return the conversation as tagged turns, trimmed to budget_chars, and whether it was cut.
 
     A trimmed conversation keeps its first user turn and as many of its last turns as fit.
-    NOTE: turns are interleaved user, assistant, user ... because ConversationText holds the
-    two roles apart; a conversation with two user turns in a row is shown in a different order.
+    NOTE: turns are interleaved as user, assistant, user ... because ConversationText keeps
+    the two roles apart. A conversation with two user turns in a row is sent in another order.
     """
     turns = [
         (role, text)
@@ -199,13 +199,13 @@ class ClaudeTagger:
 
     def _tool_input(self, response: dict, tool: str) -> tuple[dict, dict]:
         if response.get("stop_reason") == "max_tokens":
-            raise InvalidAnswer("answer cut off at max_tokens")
+            raise InvalidAnswer("response cut off at max_tokens")
         for block in response.get("content") or []:
             if block.get("type") == "tool_use" and block.get("name") == tool:
                 if not isinstance(block.get("input"), dict):
                     raise InvalidAnswer(f"{tool} input is not a JSON object")
                 return block["input"], block
-        raise InvalidAnswer(f"no {tool} tool call in the answer")
+        raise InvalidAnswer(f"no {tool} tool call in the response")
 
     def _parse_screen(self, response: dict) -> tuple[dict, dict]:
         answer, block = self._tool_input(response, prompts.SCREEN_TOOL)

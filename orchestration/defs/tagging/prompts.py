@@ -123,8 +123,8 @@ def tools(top_ids: Sequence[str], middle_ids: Sequence[str], skill_ids: Sequence
             ],
         },
     }
-    # NOTE: task_id has no enum because the tool list must stay the same in both calls for
-    # the prompt cache to hold; the answer is checked against the offered ids instead.
+    # NOTE: task_id has no enum, because the tool list must stay the same in both calls for
+    # the prompt cache to hold. ClaudeTagger checks the id against the offered tasks instead.
     task = {
         "name": TASK_TOOL,
         "description": "Record the id of the one task chosen from the offered list.",

@@ -1,4 +1,4 @@
-"""Replay backend: answers model requests from recorded responses, with no network.
+"""Replay backend: responds to model requests with recorded responses, with no network.
 
 The transport hashes the canonical JSON of each request body and returns the response
 recorded for that hash. Recordings come from JSONL files of exchanges (one JSON object a
@@ -92,7 +92,7 @@ class WarehouseResponses:
 
 
 class ReplayTransport(httpx2.BaseTransport):
-    """An httpx2 transport that answers POST /v1/messages from recorded responses."""
+    """An httpx2 transport that responds to POST /v1/messages with recorded responses."""
 
     def __init__(
         self,
@@ -127,8 +127,8 @@ def _error(status: int, message: str) -> httpx2.Response:
 def export_exchanges(connection: duckdb.DuckDBPyConnection, path: Path) -> int:
     """Write one JSONL line per distinct request in raw.llm_cache; return the line count.
 
-    Lines hold the request hash and the response only, never the request, so a recording
-    contains the model's answers (summaries, ids) and no conversation text.
+    Lines contain the request hash and the response only, never the request. A recording thus
+    contains the model's tool inputs (summaries, ids) and no conversation text.
     """
     rows = connection.execute(
         """

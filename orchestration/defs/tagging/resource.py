@@ -19,6 +19,7 @@ from orchestration.defs.llm.runner import Budget, CallRunner, RunnerSettings
 from orchestration.defs.tagging.claude import ClaudeTagger
 from orchestration.defs.tagging.hierarchy import load_hierarchy, load_skills
 from orchestration.defs.tagging.offline import OfflineTagger, TaskStatement
+from orchestration.defs.tagging.prompts import PROMPT_VERSION
 from orchestration.defs.tagging.replay import RecordedExchanges, ReplayTransport, WarehouseResponses
 
 BACKENDS = ("offline", "claude", "replay")
@@ -121,38 +122,7 @@ class Tagging(dg.ConfigurableResource):
         hierarchy = load_hierarchy(connection, self.hierarchy_version)
         skills = load_skills(connection)
         ensure_cache_tables(connection)
-        replay = self.backend == "replay"
-        client = make_client(
-            ClientSettings(
-                api_key=REPLAY_API_KEY if replay else str(self.api_key),
-                model=self.model,
-                max_tokens=self.max_tokens,
-                max_retries=self.max_retries,
-                max_retry_after_seconds=self.max_retry_after_seconds,
-                base_url=self.base_url,
-            ),
-            http_client=self.make_http_client(connection),
-        )
-        runner = CallRunner(
-            connection=connection,
-            client=client,
-            settings=RunnerSettings(
-                model=self.model,
-                prompt_version="",
-                hierarchy_version=hierarchy.version,
-                prices=self.prices(),
-                concurrency=self.concurrency,
-                batch_threshold=None if replay else self.batch_threshold,
-                batch_poll_seconds=self.batch_poll_seconds,
-                batch_resubmits=self.batch_resubmits,
-                max_requeues=self.max_requeues,
-                max_retry_after_seconds=self.max_retry_after_seconds,
-                write_cache=not replay,
-                read_cache=not replay,
-            ),
-            budget=Budget(self.budget_usd),
-            log=log,
-        )
+        runner = self._build_runner(connection, hierarchy.version, log)
         tagger = ClaudeTagger(
             connection=connection,
             runner=runner,
@@ -165,10 +135,50 @@ class Tagging(dg.ConfigurableResource):
             backend=self.backend,
             log=log,
         )
-        runner.settings.prompt_version = tagger.prompt_version
-        if not replay:
+        if self.backend == "claude":
             runner.resume_batches()
         return tagger
+
+    def _build_runner(
+        self,
+        connection: duckdb.DuckDBPyConnection,
+        hierarchy_version: str,
+        log: Callable[[str], None],
+    ) -> CallRunner:
+        replay = self.backend == "replay"
+        client = make_client(
+            ClientSettings(
+                api_key=REPLAY_API_KEY if replay else str(self.api_key),
+                model=self.model,
+                max_tokens=self.max_tokens,
+                max_retries=self.max_retries,
+                max_retry_after_seconds=self.max_retry_after_seconds,
+                base_url=self.base_url,
+            ),
+            http_client=self.make_http_client(connection),
+        )
+        runner_settings = RunnerSettings(
+            model=self.model,
+            prompt_version=PROMPT_VERSION,
+            hierarchy_version=hierarchy_version,
+            prices=self.prices(),
+            concurrency=self.concurrency,
+            # Replay never batches and writes no cache rows of its own.
+            batch_threshold=None if replay else self.batch_threshold,
+            batch_poll_seconds=self.batch_poll_seconds,
+            batch_resubmits=self.batch_resubmits,
+            max_requeues=self.max_requeues,
+            max_retry_after_seconds=self.max_retry_after_seconds,
+            write_cache=not replay,
+            read_cache=not replay,
+        )
+        return CallRunner(
+            connection=connection,
+            client=client,
+            settings=runner_settings,
+            budget=Budget(self.budget_usd),
+            log=log,
+        )
 
     def _build_offline(self, connection: duckdb.DuckDBPyConnection) -> OfflineTagger:
         rows = connection.execute(
