@@ -41,8 +41,8 @@ from orchestration.defs.tagging.records import ConversationText
 from orchestration.defs.tagging.resource import Tagging
 
 CHARS_PER_TOKEN = 3.5
-# Smallest prefix the API caches for claude-haiku-4-5 (Anthropic's prompt caching docs);
-# a shorter prefix is sent at the full input price and reports no cache tokens.
+# Smallest prefix the API caches for claude-haiku-4-5, as the orq.ai and AIHubMix gateway
+# docs give it. A shorter prefix is billed at the full input price with no cache tokens.
 MIN_CACHEABLE_TOKENS = 4096
 # Typical tool inputs, sized from the tool schemas: two summary sentences, five skills.
 SCREEN_ANSWER = {
@@ -163,15 +163,22 @@ class Billed:
         ) / 1e6
 
 
-def bill(prefix: float, conversation: float, extra: float, occupational: bool, cached: bool):
+def bill(
+    prefix: float,
+    conversation: float,
+    extra: float,
+    occupational: bool,
+    cached: bool,
+    minimum: float = MIN_CACHEABLE_TOKENS,
+) -> Billed:
     """Return billed tokens of call 1 and, when occupational, call 2."""
     out1 = tokens(canonical_json(SCREEN_ANSWER)) + TOOL_CALL_OVERHEAD
     out2 = tokens(canonical_json(TASK_ANSWER)) + TOOL_CALL_OVERHEAD
     billed = Billed(output=out1 + (out2 if occupational else 0))
-    if not cached or prefix + conversation < MIN_CACHEABLE_TOKENS:
+    if not cached or prefix + conversation < minimum:
         billed.input = prefix + conversation + ((prefix + conversation + extra) if occupational else 0)
         return billed
-    if prefix >= MIN_CACHEABLE_TOKENS:
+    if prefix >= minimum:
         # The shared prefix is warm from earlier conversations; the conversation is written.
         billed.cache_read += prefix
         billed.cache_write += conversation
@@ -195,6 +202,7 @@ class Measurement:
     extra: float
     share: float
     notes: list[str]
+    min_cacheable_tokens: float = MIN_CACHEABLE_TOKENS
 
 
 def reference_tables(connection: duckdb.DuckDBPyConnection):
@@ -273,8 +281,9 @@ def measure(
 def expected_bill(measurement: Measurement, length: float, cached: bool) -> Billed:
     """Return one conversation's billed tokens, weighted by the occupational share."""
     share = measurement.share
-    with_task = bill(measurement.prefix, length, measurement.extra, True, cached)
-    without = bill(measurement.prefix, length, measurement.extra, False, cached)
+    minimum = measurement.min_cacheable_tokens
+    with_task = bill(measurement.prefix, length, measurement.extra, True, cached, minimum)
+    without = bill(measurement.prefix, length, measurement.extra, False, cached, minimum)
     return Billed(
         input=share * with_task.input + (1 - share) * without.input,
         cache_write=share * with_task.cache_write + (1 - share) * without.cache_write,
@@ -293,7 +302,7 @@ def print_report(measurement: Measurement, prices: Prices) -> None:
     print(f"tokens counted as characters / {CHARS_PER_TOKEN} (an estimate)")
     print(f"shared prefix (tools + system): {measurement.prefix:,.0f} tokens; "
           f"mean task list of call 2: {measurement.mean_task_list:,.0f} tokens; "
-          f"cache minimum {MIN_CACHEABLE_TOKENS} tokens")
+          f"cache minimum {measurement.min_cacheable_tokens:,.0f} tokens")
     print(f"conversation length: mean {statistics.fmean(lengths):,.0f}, "
           f"median {statistics.median(lengths):,.0f} tokens")
     print()
@@ -343,6 +352,12 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="share of conversations that need call 2 (default: the offline tags' share)",
     )
+    parser.add_argument(
+        "--min-cacheable-tokens",
+        type=float,
+        default=MIN_CACHEABLE_TOKENS,
+        help=f"shortest prefix the API caches, in tokens (default {MIN_CACHEABLE_TOKENS})",
+    )
     arguments = parser.parse_args(argv)
     tagging = Tagging()
     warehouse = settings.warehouse_path()
@@ -356,6 +371,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     finally:
         connection.close()
+    measurement.min_cacheable_tokens = arguments.min_cacheable_tokens
     if not measurement.conversation_tokens:
         print("no conversations in the warehouse: run `make run` first", file=sys.stderr)
         return 2

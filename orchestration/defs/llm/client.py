@@ -10,11 +10,12 @@ from typing import Any
 import anthropic
 import httpx2
 
-# anthropic 2.x rejects a non-streaming request when max_tokens * 3600 s / 128,000 exceeds
+# anthropic 2.17 rejects a non-streaming request when max_tokens * 3600 s / 128,000 exceeds
 # ten minutes, that is above 21,333 tokens (_calculate_nonstreaming_timeout in the SDK).
 NONSTREAMING_MAX_TOKENS = 21_333
-# Output limits per model family (Anthropic's model overview, Dec 2026); an unknown model
-# is checked against the non-streaming limit only.
+# Output limits per model family. An unknown model is checked against the non-streaming
+# limit only.
+# NOTE: these limits were not checked against Anthropic's model overview for this release.
 MODEL_MAX_OUTPUT_TOKENS = {
     "claude-haiku-4-5": 64_000,
     "claude-sonnet-4-5": 64_000,
