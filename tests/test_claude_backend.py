@@ -447,3 +447,40 @@ def test_mock_transport_sees_no_unscrubbed_fields(connection) -> None:
     [body] = fake.message_bodies
     assert set(body) == {"model", "max_tokens", "tools", "tool_choice", "system", "messages"}
     assert isinstance(httpx2.Client, type)
+
+
+def test_response_without_tool_call_fails(connection) -> None:
+    add_conversations(connection, {"b": CHAT})
+    text_only = message([{"type": "text", "text": "It is a greeting."}], stop_reason="end_turn")
+    fake = FakeClaude([text_only, text_only])
+    run_tagging(connection, resource(), fake)
+    stored = tags(connection)["b"]
+    assert stored[0] == "failed"
+    assert "no record_screen tool call" in stored[-1]
+    assert len(fake.message_bodies) == 2
+
+
+def test_forgetting_deletes_cache_rows(connection) -> None:
+    import pandas as pd
+
+    from orchestration.defs.conversations.lineage import delete_conversations
+
+    add_conversations(connection, {"a": WORK, "b": CHAT})
+    run_tagging(connection, resource(), FakeClaude())
+    keys = pd.DataFrame({"source": ["s"], "conversation_id": ["a"]})
+    deleted = delete_conversations(connection, keys)
+    assert deleted["llm_cache"] == 2
+    left = connection.execute("select distinct conversation_id from raw.llm_cache").fetchall()
+    assert left == [("b",)]
+
+
+def test_identical_texts_share_one_call(connection) -> None:
+    add_conversations(connection, {"b1": CHAT, "b2": CHAT})
+    fake = FakeClaude()
+    run_tagging(connection, resource(), fake)
+    assert len(fake.message_bodies) == 1
+    rows = connection.execute(
+        "select conversation_id from raw.llm_cache order by conversation_id"
+    ).fetchall()
+    assert rows == [("b1",), ("b2",)]
+    assert [tags(connection)[key][0] for key in ("b1", "b2")] == ["tagged", "tagged"]
