@@ -9,7 +9,7 @@ DAGSTER_HOME := $(CURDIR)/.dagster_home
 endif
 export DAGSTER_HOME
 
-.PHONY: install run test ui docs parse lint forget bench eval clean
+.PHONY: install run test ui docs parse lint forget bench eval cost export-replay clean
 
 install: $(STAMP)
 
@@ -51,6 +51,17 @@ BENCH_MB ?= 1024
 bench: install
 	$(BIN)/python bench/bench_ingest.py --size-mb $(BENCH_MB) --format chatgpt
 	$(BIN)/python bench/bench_ingest.py --size-mb $(BENCH_MB) --format jsonl
+
+# Cost of tagging the warehouse's conversations with the claude backend, estimated offline
+# from the real prompts (after `make run`); nothing is sent to the API.
+cost: parse
+	$(BIN)/python bench/estimate_cost.py
+
+# Write the model exchanges of earlier claude runs as JSONL for the replay backend:
+# make export-replay OUT=recordings/exchanges.jsonl
+OUT ?= data/replay/exchanges.jsonl
+export-replay: install
+	$(BIN)/python -m orchestration.defs.tagging.replay export "$(OUT)"
 
 lint: install
 	$(BIN)/ruff check orchestration tests

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
@@ -56,13 +58,26 @@ def daily_refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     return dg.RunRequest(run_key=f"daily-{day}", partition_key=day)
 
 
+def build_tagging() -> Tagging:
+    """Return the tagging resource for the backend the environment chooses.
+
+    The API key is passed as dg.EnvVar, so it is read at run time and never stored in run
+    config. An offline run needs no key.
+    """
+    backend = settings.tagging_backend()
+    api_key = None
+    if os.environ.get(settings.ENV_ANTHROPIC_API_KEY):
+        api_key = dg.EnvVar(settings.ENV_ANTHROPIC_API_KEY)
+    return Tagging(backend=backend, api_key=api_key)
+
+
 def build_resources() -> dict[str, object]:
     """Return the resources; their unset paths are read from the environment at run time."""
     return {
         "warehouse": Warehouse(),
         "reference": ReferenceData(),
         "ingestion": Ingestion(),
-        "tagging": Tagging(),
+        "tagging": build_tagging(),
         "dbt": DbtCliResource(
             project_dir=str(DBT_PROJECT.project_dir),
             profiles_dir=str(settings.PROJECT_ROOT),

@@ -17,6 +17,9 @@ ENV_CONVERSATION_INBOX = "CONVERSATION_INBOX"
 ENV_ACCOUNT_HASH_KEY = "ACCOUNT_HASH_KEY"
 ENV_KEEP_ORIGINAL_TEXT = "KEEP_ORIGINAL_TEXT"
 ENV_ORIGINAL_TEXT_RETENTION_DAYS = "ORIGINAL_TEXT_RETENTION_DAYS"
+ENV_TAGGING_BACKEND = "TAGGING_BACKEND"
+ENV_ANTHROPIC_API_KEY = "ANTHROPIC_API_KEY"
+ENV_REPLAY_DIR = "REPLAY_DIR"
 # Small invented exports, one per supported format, loaded with the public samples.
 FORMAT_SAMPLES_DIR = PROJECT_ROOT / "samples" / "exports"
 
@@ -75,3 +78,16 @@ def original_text_retention_days() -> int:
     if days < 0:
         raise ValueError(f"{ENV_ORIGINAL_TEXT_RETENTION_DAYS} must be 0 or more, got {days}")
     return days
+
+
+def tagging_backend() -> str:
+    """Return TAGGING_BACKEND, else claude when ANTHROPIC_API_KEY is set, else offline."""
+    configured = (os.environ.get(ENV_TAGGING_BACKEND) or "").strip().lower()
+    if configured:
+        return configured
+    return "claude" if os.environ.get(ENV_ANTHROPIC_API_KEY) else "offline"
+
+
+def replay_dir() -> str | None:
+    """Return the JSONL file or folder of recorded exchanges for the replay backend."""
+    return os.environ.get(ENV_REPLAY_DIR) or None

@@ -17,6 +17,8 @@ PROJECT_VARIABLES = (
     settings.ENV_ONET_RELEASE,
     settings.ENV_CONVERSATION_INBOX,
     "ANTHROPIC_API_KEY",
+    settings.ENV_TAGGING_BACKEND,
+    settings.ENV_REPLAY_DIR,
 )
 # Read once, before the autouse fixture clears the environment of every test.
 REAL_MIRROR_SETTING = os.environ.get(settings.ENV_DATA_MIRROR)

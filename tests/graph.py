@@ -21,8 +21,12 @@ def materialize_all(
     partition: str = PARTITION,
     forget_account: str | None = None,
     keep_original_text: bool = False,
+    tagging: object | None = None,
 ) -> dg.ExecuteInProcessResult:
-    """Run every asset in-process; the warehouse comes from WAREHOUSE_PATH."""
+    """Run every asset in-process; the warehouse comes from WAREHOUSE_PATH.
+
+    tagging replaces the Tagging resource, to run the claude or replay backend.
+    """
     from orchestration.definitions import ALL_ASSETS, build_resources
     from orchestration.defs.conversations.resource import Ingestion
     from orchestration.defs.reference.resource import ReferenceData
@@ -37,6 +41,8 @@ def materialize_all(
         load_format_samples=load_format_samples,
         keep_original_text=keep_original_text,
     )
+    if tagging is not None:
+        resources["tagging"] = tagging
     run_config = {}
     if forget_account is not None:
         run_config = {

@@ -1,9 +1,8 @@
 """Planted personal details leave no trace anywhere a pipeline run writes.
 
 Places checked: every table of the warehouse, every log line and Dagster event, the report,
-dbt's run artefacts and the dbt docs built from the run's warehouse.
-NOTE: only the offline backend runs here, because no backend that sends model requests
-exists yet; request bodies are not checked.
+dbt's run artefacts, the dbt docs built from the run's warehouse and, with the replay
+backend, every model request body the client sends.
 """
 
 from __future__ import annotations
@@ -15,9 +14,13 @@ import subprocess
 from pathlib import Path
 
 import duckdb
+import httpx2
 import pytest
 
 from orchestration import settings
+from orchestration.defs.tagging.replay import ReplayTransport, WarehouseResponses
+from orchestration.defs.tagging.resource import Tagging
+from tests.fake_claude import seed_reference
 from tests.fixtures.mirror import write_fixture_mirror
 from tests.graph import materialize_all
 
@@ -110,6 +113,18 @@ def _generate_dbt_docs(target: Path, warehouse: Path) -> Path:
     return target
 
 
+# Request bodies the replay transport received in the current canary run.
+REQUEST_BODIES: list[dict] = []
+
+
+class RecordingReplayTagging(Tagging):
+    """The replay backend with every request body kept in REQUEST_BODIES."""
+
+    def make_http_client(self, connection: duckdb.DuckDBPyConnection) -> httpx2.Client | None:
+        sources = [WarehouseResponses(connection).get]
+        return httpx2.Client(transport=ReplayTransport(sources, on_request=REQUEST_BODIES.append))
+
+
 class _Collect(logging.Handler):
     def __init__(self) -> None:
         super().__init__(level=logging.DEBUG)
@@ -119,14 +134,28 @@ class _Collect(logging.Handler):
         self.lines.append(self.format(record))
 
 
-@pytest.fixture(scope="module")
-def canary_run(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -> dict[str, str]:
-    """Run the whole graph once on the canary inbox and gather everything it wrote."""
-    root = tmp_path_factory.mktemp("canary")
+@pytest.fixture(scope="module", params=["offline", "replay"])
+def canary_run(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path
+) -> dict[str, str]:
+    """Run the whole graph once per backend on the canary inbox and gather what it wrote."""
+    backend = request.param
+    root = tmp_path_factory.mktemp(f"canary_{backend}")
     mirror = write_fixture_mirror(root / "mirror")
     inbox = root / "inbox"
     _write_canary_inbox(inbox)
     data = root / "data"
+    tagging = None
+    REQUEST_BODIES.clear()
+    if backend == "replay":
+        # The replay backend walks the task hierarchy, which the fixture mirror lacks.
+        data.mkdir(parents=True)
+        connection = duckdb.connect(str(data / "warehouse.duckdb"))
+        try:
+            seed_reference(connection)
+        finally:
+            connection.close()
+        tagging = RecordingReplayTagging(backend="replay", concurrency=1)
     handler = _Collect()
     root_logger = logging.getLogger()
     previous_level = root_logger.level
@@ -138,7 +167,9 @@ def canary_run(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -> 
                 patch.delenv(name, raising=False)
             patch.setenv(settings.ENV_DATA_DIR, str(data))
             patch.setenv(settings.ENV_WAREHOUSE_PATH, str(data / "warehouse.duckdb"))
-            result = materialize_all(mirror, load_public_samples=False, inbox=inbox)
+            result = materialize_all(
+                mirror, load_public_samples=False, inbox=inbox, tagging=tagging
+            )
             docs = _generate_dbt_docs(root / "docs", data / "warehouse.duckdb")
     finally:
         root_logger.removeHandler(handler)
@@ -149,6 +180,8 @@ def canary_run(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -> 
         "warehouse": _warehouse_text(data / "warehouse.duckdb"),
         "logs": "\n".join(handler.lines) + events,
         "files": _files_text(data, docs, settings.PROJECT_ROOT / "target" / "dagster"),
+        "requests": json.dumps(REQUEST_BODIES, ensure_ascii=False),
+        "backend": backend,
     }
 
 
@@ -157,7 +190,14 @@ def test_canary_conversations_were_loaded(canary_run: dict[str, str]) -> None:
     assert "[EMAIL]" in canary_run["warehouse"]
 
 
-@pytest.mark.parametrize("place", ["warehouse", "logs", "files"])
+def test_replay_sends_scrubbed_requests(canary_run: dict[str, str]) -> None:
+    if canary_run["backend"] != "replay":
+        pytest.skip("only the replay backend sends model requests")
+    assert "[EMAIL]" in canary_run["requests"]
+    assert "[CARD]" in canary_run["requests"]
+
+
+@pytest.mark.parametrize("place", ["warehouse", "logs", "files", "requests"])
 @pytest.mark.parametrize("canary", CANARIES)
 def test_canary_leaves_no_trace(canary_run: dict[str, str], place: str, canary: str) -> None:
     assert canary not in canary_run[place]

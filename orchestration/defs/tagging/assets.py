@@ -14,6 +14,9 @@ from orchestration.defs.tagging.resource import Tagging
 from orchestration.defs.warehouse.resource import WAREHOUSE_POOL, Warehouse
 
 GROUP = "tagging"
+# The claude and replay backends read these tables. Dagster accepts the keys before the
+# assets that build them are defined; it then shows them as external assets.
+HIERARCHY_DEPS = [dg.AssetKey(["raw", "task_hierarchy"]), dg.AssetKey(["raw", "onet_skills"])]
 
 
 def untagged_batches(
@@ -150,6 +153,7 @@ def write_tags(connection: duckdb.DuckDBPyConnection, records: list[TagRecord]) 
         dg.AssetKey(["raw", "conversations"]),
         dg.AssetKey(["raw", "messages"]),
         dg.AssetKey(["raw", "onet_task_statements"]),
+        *HIERARCHY_DEPS,
     ],
 )
 def conversation_tags(
@@ -160,10 +164,10 @@ def conversation_tags(
     Conversations already tagged by the same backend, model and prompt version are skipped.
     """
     modes: Counter[str] = Counter()
-    tagged = occupational = 0
+    tagged = occupational = failed = 0
     with warehouse.connect() as connection:
         ensure_tag_table(connection)
-        tagger = tagging.build_tagger(connection)
+        tagger = tagging.build_tagger(connection, log=context.log.info)
         context.log.info(
             "tagging with %s backend over %d tasks", tagging.backend, tagger.task_count
         )
@@ -174,6 +178,9 @@ def conversation_tags(
             tagger.prompt_version,
             tagging.batch_size,
         ):
+            if getattr(tagger, "exhausted", False):
+                context.log.info("budget reached: the remaining conversations stay untagged")
+                break
             records = tagger.tag(batch)
             connection.execute("begin transaction")
             write_tags(connection, records)
@@ -181,10 +188,14 @@ def conversation_tags(
             tagged += len(records)
             occupational += sum(record.is_occupational for record in records)
             modes.update(record.interaction_mode for record in records)
+            failed += sum(record.status == "failed" for record in records)
             context.log.info("tagged %d conversations so far", tagged)
         total = connection.execute("select count(*) from raw.conversation_tags").fetchone()[0]
 
-    context.log.info("tagged %d new conversations (%d occupational)", tagged, occupational)
+    usage = tagger.usage_metadata() if hasattr(tagger, "usage_metadata") else {}
+    context.log.info(
+        "tagged %d new conversations (%d occupational, %d failed)", tagged, occupational, failed
+    )
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": total,
@@ -194,5 +205,7 @@ def conversation_tags(
             "tagged_this_run": tagged,
             "occupational_this_run": occupational,
             "modes_this_run": dg.MetadataValue.json(dict(modes)),
+            "failed_this_run": failed,
+            **usage,
         }
     )

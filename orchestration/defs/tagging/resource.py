@@ -2,28 +2,185 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
 import dagster as dg
 import duckdb
+import httpx2
+from pydantic import model_validator
 
+from orchestration import settings
+from orchestration.defs.llm.cache import ensure_cache_tables
+from orchestration.defs.llm.client import ClientSettings, make_client, validate_settings
+from orchestration.defs.llm.pricing import Prices
+from orchestration.defs.llm.runner import Budget, CallRunner, RunnerSettings
+from orchestration.defs.tagging.claude import ClaudeTagger
+from orchestration.defs.tagging.hierarchy import load_hierarchy, load_skills
 from orchestration.defs.tagging.offline import OfflineTagger, TaskStatement
+from orchestration.defs.tagging.prompts import PROMPT_VERSION
+from orchestration.defs.tagging.replay import RecordedExchanges, ReplayTransport, WarehouseResponses
 
-BACKENDS = ("offline",)
+BACKENDS = ("offline", "claude", "replay")
+DEFAULT_MODEL = "claude-haiku-4-5"
+# The key the replay backend sends; the replay transport never checks it.
+REPLAY_API_KEY = "replay-no-key"
+
+logger = logging.getLogger(__name__)
 
 
 class Tagging(dg.ConfigurableResource):
-    """Tags conversations with an O*NET task and an interaction mode."""
+    """Tags conversations with an O*NET task and an interaction mode.
+
+    Prices are US dollars per million tokens (claude-haiku-4-5's list prices by default).
+    """
 
     backend: str = "offline"
-    # Conversations tagged and written per batch, so memory stays bounded.
+    # Conversations tagged and written per batch, so memory stays bounded. With the claude
+    # backend a batch at or above batch_threshold goes to the Message Batches API as one batch.
     batch_size: int = 500
     min_similarity: float | None = None
+    # ANTHROPIC_API_KEY through dg.EnvVar; only the claude backend needs it.
+    api_key: str | None = None
+    model: str = DEFAULT_MODEL
+    max_tokens: int = 1024
+    # Messages API requests in flight at once.
+    concurrency: int = 4
+    # Requests per stage from which the Message Batches API is used; None never uses it.
+    batch_threshold: int | None = 200
+    batch_poll_seconds: float = 30.0
+    # Times errored or expired batch items are submitted again within a run.
+    batch_resubmits: int = 1
+    # Spending limit per run in US dollars; None has no limit.
+    budget_usd: float | None = None
+    # Retries the SDK makes itself on 408, 409, 429 and 5xx responses.
+    max_retries: int = 2
+    # A retry-after longer than this many seconds re-queues the request instead of waiting.
+    max_retry_after_seconds: float = 30.0
+    # Times one request is re-queued after throttling before it is left for the next run.
+    max_requeues: int = 3
+    price_input: float = 1.00
+    price_output: float = 5.00
+    price_cache_write: float = 1.25
+    price_cache_read: float = 0.10
+    batch_discount: float = 0.5
+    context_window_tokens: int = 200_000
+    # Version of raw.task_hierarchy to offer; None takes the latest.
+    hierarchy_version: str | None = None
+    # JSONL file or folder of recorded exchanges for the replay backend (REPLAY_DIR).
+    replay_dir: str | None = None
+    base_url: str | None = None
 
-    def build_tagger(self, connection: duckdb.DuckDBPyConnection) -> OfflineTagger:
-        """Build the backend once per run from the loaded task statements."""
+    @model_validator(mode="after")
+    def _check_settings(self) -> Tagging:
         if self.backend not in BACKENDS:
             raise ValueError(
                 f"unknown tagging backend {self.backend!r}; use one of {', '.join(BACKENDS)}"
             )
+        if self.backend == "claude" and not self.api_key:
+            raise ValueError(
+                "the claude tagging backend needs an API key: set ANTHROPIC_API_KEY, or set "
+                "TAGGING_BACKEND=offline"
+            )
+        if self.backend in ("claude", "replay"):
+            validate_settings(self.model, self.max_tokens, self.max_retries)
+            if self.concurrency < 1:
+                raise ValueError(f"concurrency must be at least 1, got {self.concurrency}")
+            if self.budget_usd is not None and self.budget_usd < 0:
+                raise ValueError(f"budget_usd must be 0 or more, got {self.budget_usd}")
+        return self
+
+    def prices(self) -> Prices:
+        return Prices(
+            input=self.price_input,
+            output=self.price_output,
+            cache_write=self.price_cache_write,
+            cache_read=self.price_cache_read,
+            batch_discount=self.batch_discount,
+        )
+
+    def make_http_client(self, connection: duckdb.DuckDBPyConnection) -> httpx2.Client | None:
+        """Return the HTTP client the SDK uses; None lets the SDK build its own."""
+        if self.backend != "replay":
+            return None
+        sources = [WarehouseResponses(connection).get]
+        replay_dir = self.replay_dir or settings.replay_dir()
+        if replay_dir:
+            sources.insert(0, RecordedExchanges(Path(replay_dir)).get)
+        return httpx2.Client(transport=ReplayTransport(sources))
+
+    def build_tagger(
+        self,
+        connection: duckdb.DuckDBPyConnection,
+        log: Callable[[str], None] | None = None,
+    ) -> OfflineTagger | ClaudeTagger:
+        """Build the backend once per run; the claude backend first finishes stopped batches."""
+        if self.backend == "offline":
+            return self._build_offline(connection)
+        log = log or logger.info
+        hierarchy = load_hierarchy(connection, self.hierarchy_version)
+        skills = load_skills(connection)
+        ensure_cache_tables(connection)
+        runner = self._build_runner(connection, hierarchy.version, log)
+        tagger = ClaudeTagger(
+            connection=connection,
+            runner=runner,
+            hierarchy=hierarchy,
+            skills=skills,
+            model=self.model,
+            max_tokens=self.max_tokens,
+            prices=self.prices(),
+            context_window_tokens=self.context_window_tokens,
+            backend=self.backend,
+            log=log,
+        )
+        if self.backend == "claude":
+            runner.resume_batches()
+        return tagger
+
+    def _build_runner(
+        self,
+        connection: duckdb.DuckDBPyConnection,
+        hierarchy_version: str,
+        log: Callable[[str], None],
+    ) -> CallRunner:
+        replay = self.backend == "replay"
+        client = make_client(
+            ClientSettings(
+                api_key=REPLAY_API_KEY if replay else str(self.api_key),
+                model=self.model,
+                max_tokens=self.max_tokens,
+                max_retries=self.max_retries,
+                max_retry_after_seconds=self.max_retry_after_seconds,
+                base_url=self.base_url,
+            ),
+            http_client=self.make_http_client(connection),
+        )
+        runner_settings = RunnerSettings(
+            model=self.model,
+            prompt_version=PROMPT_VERSION,
+            hierarchy_version=hierarchy_version,
+            prices=self.prices(),
+            concurrency=self.concurrency,
+            # Replay never batches and writes no cache rows of its own.
+            batch_threshold=None if replay else self.batch_threshold,
+            batch_poll_seconds=self.batch_poll_seconds,
+            batch_resubmits=self.batch_resubmits,
+            max_requeues=self.max_requeues,
+            max_retry_after_seconds=self.max_retry_after_seconds,
+            write_cache=not replay,
+            read_cache=not replay,
+        )
+        return CallRunner(
+            connection=connection,
+            client=client,
+            settings=runner_settings,
+            budget=Budget(self.budget_usd),
+            log=log,
+        )
+
+    def _build_offline(self, connection: duckdb.DuckDBPyConnection) -> OfflineTagger:
         rows = connection.execute(
             "select task_id, task_statement, occupation_title from raw.onet_task_statements"
         ).fetchall()

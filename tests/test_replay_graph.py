@@ -1,0 +1,122 @@
+"""The claude backend (against a fake API) and the replay backend drive the whole graph."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration import settings
+from orchestration.defs.tagging.replay import export_exchanges
+from orchestration.defs.tagging.resource import Tagging
+from tests.fake_claude import CURRENT, FakeClaude, FakeClaudeTagging, seed_reference
+from tests.fixtures.mirror import PROGRAMMING_TASK, write_fixture_mirror
+from tests.graph import materialization_metadata, materialize_all, query
+
+
+def _seeded_warehouse(data: Path) -> Path:
+    warehouse = data / "warehouse.duckdb"
+    data.mkdir(parents=True)
+    connection = duckdb.connect(str(warehouse))
+    try:
+        seed_reference(connection)
+    finally:
+        connection.close()
+    return warehouse
+
+
+def _run(root: Path, mirror: Path, tagging: Tagging):
+    warehouse = _seeded_warehouse(root / "data")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(settings.ENV_DATA_DIR, str(root / "data"))
+        patch.setenv(settings.ENV_WAREHOUSE_PATH, str(warehouse))
+        result = materialize_all(mirror, tagging=tagging)
+    return result, warehouse
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -> dict:
+    """A claude run on the fixture mirror, its export, then a replay run in a new warehouse."""
+    root = tmp_path_factory.mktemp("replay_graph")
+    mirror = write_fixture_mirror(root / "mirror")
+    fake = FakeClaude()
+    CURRENT["fake"] = fake
+    claude_tagging = FakeClaudeTagging(
+        backend="claude", api_key="test-key", batch_threshold=None, concurrency=2
+    )
+    claude_result, claude_warehouse = _run(root / "claude", mirror, claude_tagging)
+    recordings = root / "recordings" / "exchanges.jsonl"
+    connection = duckdb.connect(str(claude_warehouse), read_only=True)
+    try:
+        exported = export_exchanges(connection, recordings)
+    finally:
+        connection.close()
+    replay_tagging = Tagging(backend="replay", replay_dir=str(recordings.parent))
+    replay_result, replay_warehouse = _run(root / "replay", mirror, replay_tagging)
+    return {
+        "claude": claude_result,
+        "replay": replay_result,
+        "fake": fake,
+        "exported": exported,
+        "claude_warehouse": claude_warehouse,
+        "replay_warehouse": replay_warehouse,
+    }
+
+
+def test_both_runs_succeed(runs: dict) -> None:
+    assert runs["claude"].success
+    assert runs["replay"].success
+
+
+def test_claude_run_calls_twice_per_conversation(runs: dict) -> None:
+    conversations, occupational = query(
+        runs["claude_warehouse"],
+        "select count(*), count(*) filter (where is_occupational) from raw.conversation_tags",
+    )[0]
+    # A screen call for each conversation and a task call for each occupational one.
+    assert occupational > 0
+    assert len(runs["fake"].message_bodies) == conversations + occupational
+    metadata = materialization_metadata(runs["claude"], ["raw", "conversation_tags"])
+    assert metadata["llm_calls"] == conversations + occupational
+    assert metadata["cost_usd"] > 0
+
+
+def test_replay_tags_every_conversation(runs: dict) -> None:
+    rows = query(
+        runs["replay_warehouse"],
+        "select backend, status, count(*) from raw.conversation_tags group by all",
+    )
+    conversations = query(runs["replay_warehouse"], "select count(*) from raw.conversations")[0][0]
+    assert rows == [("replay", "tagged", conversations)]
+
+
+def test_replay_matches_claude_tags(runs: dict) -> None:
+    sql = """
+        select source, conversation_id, task_id, interaction_mode, summary, language
+        from raw.conversation_tags order by source, conversation_id
+    """
+    assert query(runs["replay_warehouse"], sql) == query(runs["claude_warehouse"], sql)
+
+
+def test_marts_fill_from_replay(runs: dict) -> None:
+    rows = query(
+        runs["replay_warehouse"],
+        """
+        select task_key, conversation_count
+        from marts.task_usage
+        where usage_source = 'pipeline' and not is_suppressed
+        """,
+    )
+    occupational = query(
+        runs["replay_warehouse"],
+        "select count(*) from raw.conversation_tags where is_occupational",
+    )[0][0]
+    # The fake chose the first offered task, the programming one, for every occupational one.
+    assert rows == [(PROGRAMMING_TASK.lower(), occupational)]
+
+
+def test_replay_run_writes_no_cache(runs: dict) -> None:
+    count = query(runs["replay_warehouse"], "select count(*) from raw.llm_cache")[0][0]
+    assert count == 0
+    assert runs["exported"] > 0
