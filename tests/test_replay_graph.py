@@ -11,7 +11,7 @@ from orchestration import settings
 from orchestration.defs.tagging.replay import export_exchanges
 from orchestration.defs.tagging.resource import Tagging
 from tests.fake_claude import CURRENT, FakeClaude, FakeClaudeTagging, seed_reference
-from tests.fixtures.mirror import PROGRAMMING_TASK, write_fixture_mirror
+from tests.fixtures.mirror import write_fixture_mirror
 from tests.graph import materialization_metadata, materialize_all, query
 
 
@@ -112,8 +112,20 @@ def test_marts_fill_from_replay(runs: dict) -> None:
         runs["replay_warehouse"],
         "select count(*) from raw.conversation_tags where is_occupational",
     )[0][0]
-    # The fake chose the first offered task, the programming one, for every occupational one.
-    assert rows == [(PROGRAMMING_TASK.lower(), occupational)]
+    # The fake chose the first task of the first middle group for every occupational one.
+    first_task = query(
+        runs["replay_warehouse"],
+        """
+        select lower(tasks.name)
+        from raw.task_hierarchy as tasks
+        where tasks.level = 3 and tasks.parent_id = (
+            select min(node_id) from raw.task_hierarchy where level = 2
+        )
+        order by tasks.task_id
+        limit 1
+        """,
+    )[0][0]
+    assert rows == [(first_task, occupational)]
 
 
 def test_replay_run_writes_no_cache(runs: dict) -> None:
