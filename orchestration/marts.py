@@ -8,3 +8,6 @@ MART_NAMES = (
     "occupation_depth",
     "interaction_mode_usage",
 )
+
+# Marts of the topic clusters; they hold the pipeline flow only, so no usage_source column.
+CLUSTER_MART_NAMES = ("clusters", "cluster_mix")
