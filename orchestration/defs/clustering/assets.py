@@ -128,8 +128,8 @@ def conversation_facets_table(
 ) -> dg.MaterializeResult:
     """One privacy-preserving request summary, language and turn count per conversation.
 
-    A model backend's summary is used when the tags have one; otherwise the scrubbed first
-    request, cut short, with names, places and other proper nouns removed.
+    A model backend's summary is used when the tags have one. Otherwise the summary is the
+    scrubbed first request, cut short, with names, places and other proper nouns removed.
     """
     built = 0
     with warehouse.connect() as connection:

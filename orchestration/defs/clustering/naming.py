@@ -37,9 +37,9 @@ class ClusterLabel:
 class Namer(Protocol):
     """Names a cluster from samples of its own summaries and of the nearest ones outside it.
 
-    `inside` holds summaries sampled from the cluster; `outside` holds summaries (or, above
-    the base level, child-cluster names) closest to the cluster but not in it, so that the
-    name says what sets the cluster apart.
+    `inside` contains summaries sampled from the cluster. `outside` contains the summaries
+    (above the base level, the child-cluster names) closest to the cluster but not in it,
+    so that the name states what sets the cluster apart.
     """
 
     name: str
@@ -151,14 +151,14 @@ class OfflineNamer:
 def _surface_form(term: str, texts: Sequence[str]) -> str:
     """Return the most common spelling of a lower-cased term in texts (its casing kept).
 
-    A proper noun keeps its capital this way, so the auditor still sees it.
+    A proper noun keeps its capital this way, so the auditor still detects it.
     """
     pattern = re.compile(r"\b" + re.escape(term) + r"\b", re.IGNORECASE)
     forms: Counter[str] = Counter()
     for text in texts:
         for match in pattern.finditer(text):
             form = re.sub(r"\s+", " ", match.group())
-            # A capital at the start of a sentence says nothing about the word.
+            # A capital at the start of a sentence tells nothing about the word.
             if starts_sentence(text, match.start()):
                 form = form[:1].lower() + form[1:]
             forms[form] += 1

@@ -2,7 +2,7 @@
 
 A capitalised word that does not start a sentence counts as a proper noun unless its lower
 case form is in COMMON_CAPITALISED_WORDS: days, months, languages, nationalities and
-software names that are capitalised in ordinary writing but identify nobody.
+software names. They are capitalised in ordinary writing but identify no person or place.
 """
 
 from __future__ import annotations
@@ -87,8 +87,8 @@ def remove_proper_nouns(text: str) -> str:
 def strip_identifying_details(text: str) -> str:
     """Remove placeholders, names, emails, URLs, long numbers and proper nouns from text.
 
-    The text has been scrubbed at ingestion already; this second pass runs the same name
-    detection again and then drops what a summary must not carry at all, even as a
+    The text was scrubbed at ingestion already. This second pass runs the same name
+    detection again, then drops what a summary must not contain at all, even as a
     placeholder.
     """
     text = scrub_text(text)

@@ -24,7 +24,7 @@ def _env_int(name: str) -> int | None:
 
 
 class Clustering(dg.ConfigurableResource):
-    """How summaries are embedded, clustered, named, audited and thresholded."""
+    """Settings of the clustering stage: embedder, cluster sizes, namer, auditor, thresholds."""
 
     # Conversations per base cluster on average; CLUSTER_TARGET_SIZE overrides it.
     target_cluster_size: int = 50

@@ -1,6 +1,6 @@
 """From summary vectors to named, audited clusters at every level, with publication decided.
 
-A cluster is published when its label passed the audit and it holds at least
+A cluster is published when its label passed the audit and it contains at least
 min_conversations conversations from at least min_accounts distinct accounts. Any other
 cluster is withheld: its conversations still count in every ancestor's totals, and its
 published descendants hang from its nearest published ancestor instead.
