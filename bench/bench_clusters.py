@@ -74,7 +74,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=100_000, help="summaries to cluster")
     parser.add_argument("--threads", type=int, default=2, help="threads for numpy and BLAS")
-    parser.add_argument("--target-size", type=int, default=50, help="conversations per base cluster")
+    parser.add_argument(
+        "--target-size", type=int, default=50, help="conversations per base cluster"
+    )
     parser.add_argument("--batch-size", type=int, default=2000, help="summaries per encode batch")
     arguments = parser.parse_args()
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):

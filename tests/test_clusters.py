@@ -219,9 +219,7 @@ def test_small_cluster_rolls_up_into_parent() -> None:
         summaries,
         accounts,
         ClusterSettings(target_cluster_size=25, top_size=1, max_branching=10),
-        lambda background, minimum: build_namer(
-            "offline", background, min_term_documents=minimum
-        ),
+        lambda background, minimum: build_namer("offline", background, min_term_documents=minimum),
         OfflineAuditor(),
     )
     assert result.hierarchy.level_sizes == [3, 2, 1]
@@ -229,9 +227,7 @@ def test_small_cluster_rolls_up_into_parent() -> None:
     small = [row for row in base.values() if row.conversation_count == 6]
     assert len(small) == 1
     assert not small[0].is_published
-    assert small[0].suppression_reason == (
-        "fewer than 15 conversations; fewer than 5 accounts"
-    )
+    assert small[0].suppression_reason == ("fewer than 15 conversations; fewer than 5 accounts")
     # The small cluster's conversations still count in its parent and at the top.
     parent = next(row for row in result.clusters if row.cluster_id == small[0].parent_cluster_id)
     assert parent.conversation_count == 6 + 30
@@ -257,9 +253,7 @@ def test_failed_audit_withholds_label() -> None:
         summaries,
         accounts,
         ClusterSettings(target_cluster_size=25, top_size=1),
-        lambda background, minimum: build_namer(
-            "offline", background, min_term_documents=minimum
-        ),
+        lambda background, minimum: build_namer("offline", background, min_term_documents=minimum),
         RejectEverything(),
     )
     assert all(row.name is None and row.description is None for row in result.clusters)

@@ -77,8 +77,7 @@ def test_graph_with_clusters_succeeds(clustered: dict) -> None:
 def test_every_conversation_has_facets(clustered: dict) -> None:
     rows = query(
         clustered["warehouse"],
-        "select summary_method, count(*), count(language) from raw.conversation_facets "
-        "group by 1",
+        "select summary_method, count(*), count(language) from raw.conversation_facets group by 1",
     )
     assert rows == [("offline", 76, 76)]
 

@@ -9,7 +9,6 @@ import numpy as np
 
 from orchestration.defs.clustering.embedders import normalise_rows
 
-
 KMEANS_PLUS_PLUS_MAX_K = 256
 
 
