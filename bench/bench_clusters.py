@@ -18,6 +18,7 @@ import random
 import resource
 import sys
 import time
+from collections import Counter
 
 TEMPLATES = (
     "How do I fix a {error} error in my {language} {thing}?",
@@ -57,10 +58,14 @@ WORDS = {
 
 def synthetic_summaries(count: int, seed: int) -> tuple[list[str], list[str]]:
     rng = random.Random(seed)
+    # Two extra words from the pooled lists make most summaries distinct, so k is not
+    # clamped to the few hundred distinct template fillings.
+    pooled = sorted({word for words in WORDS.values() for word in words})
     summaries = []
     for _ in range(count):
         template = rng.choice(TEMPLATES)
-        summaries.append(template.format(**{key: rng.choice(w) for key, w in WORDS.items()}))
+        text = template.format(**{key: rng.choice(words) for key, words in WORDS.items()})
+        summaries.append(f"{text} Mention {rng.choice(pooled)} and {rng.choice(pooled)}.")
     accounts = [f"account-{index // 20}" for index in range(count)]
     return summaries, accounts
 
@@ -136,6 +141,7 @@ def main() -> int:
         return 1
 
     withheld = sum(not row.is_published for row in result.clusters)
+    reasons = Counter(row.suppression_reason for row in result.clusters if row.suppression_reason)
     summary = {
         "count": arguments.count,
         "threads": arguments.threads,
@@ -143,6 +149,7 @@ def main() -> int:
         "levels": hierarchy.level_sizes,
         "stop_reason": hierarchy.stop_reason,
         "withheld_clusters": withheld,
+        "withheld_reasons": dict(reasons.most_common()),
         "seconds": {name: round(value, 1) for name, value in stages.items()},
         "total_seconds": round(sum(stages.values()), 1),
         "peak_rss_mib": round(peak_rss_mib(), 1),
