@@ -373,43 +373,45 @@ def conversation_clusters(
         connection.execute("begin transaction")
         connection.execute("delete from raw.clusters")
         connection.execute("delete from raw.cluster_memberships")
-        connection.executemany(
-            """
-            insert into raw.clusters (
-                cluster_id, level, parent_cluster_id, published_parent_id, name, description,
-                conversation_count, account_count, is_published, suppression_reason,
-                embedder, namer, auditor
-            )
-            values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """,
-            [
-                (
-                    c.cluster_id,
-                    c.level,
-                    c.parent_cluster_id,
-                    c.published_parent_id,
-                    c.name,
-                    c.description,
-                    c.conversation_count,
-                    c.account_count,
-                    c.is_published,
-                    c.suppression_reason,
-                    embedder,
-                    clustering.namer,
-                    auditor.name,
+        # An empty warehouse (or one whose every account was forgotten) has no clusters.
+        if clusters:
+            connection.executemany(
+                """
+                insert into raw.clusters (
+                    cluster_id, level, parent_cluster_id, published_parent_id, name, description,
+                    conversation_count, account_count, is_published, suppression_reason,
+                    embedder, namer, auditor
                 )
-                for c in clusters
-            ],
-        )
-        membership_frame = pd.DataFrame(
-            memberships, columns=["source", "conversation_id", "level", "cluster_id"]
-        )
-        connection.register("membership_frame", membership_frame)
-        connection.execute(
-            "insert into raw.cluster_memberships "
-            "select source, conversation_id, level, cluster_id from membership_frame"
-        )
-        connection.unregister("membership_frame")
+                values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+                [
+                    (
+                        c.cluster_id,
+                        c.level,
+                        c.parent_cluster_id,
+                        c.published_parent_id,
+                        c.name,
+                        c.description,
+                        c.conversation_count,
+                        c.account_count,
+                        c.is_published,
+                        c.suppression_reason,
+                        embedder,
+                        clustering.namer,
+                        auditor.name,
+                    )
+                    for c in clusters
+                ],
+            )
+            membership_frame = pd.DataFrame(
+                memberships, columns=["source", "conversation_id", "level", "cluster_id"]
+            )
+            connection.register("membership_frame", membership_frame)
+            connection.execute(
+                "insert into raw.cluster_memberships "
+                "select source, conversation_id, level, cluster_id from membership_frame"
+            )
+            connection.unregister("membership_frame")
         connection.execute("commit")
     withheld = sum(not c.is_published for c in clusters)
     failed_audit = sum(c.name is None for c in clusters)

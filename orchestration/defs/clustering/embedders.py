@@ -89,7 +89,10 @@ class TfidfSvdEmbedder:
         components = min(self.dimensions, matrix.shape[0] - 1, matrix.shape[1] - 1)
         if components >= 1:
             self._svd = TruncatedSVD(n_components=components, random_state=self.seed)
-            self._svd.fit(matrix)
+            # Identical texts have zero variance, which makes the explained-variance ratio
+            # divide by zero; that ratio is never used here.
+            with np.errstate(invalid="ignore", divide="ignore"):
+                self._svd.fit(matrix)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if self._fingerprint is None:
