@@ -10,6 +10,8 @@ import numpy as np
 from orchestration.defs.clustering.embedders import normalise_rows
 
 KMEANS_PLUS_PLUS_MAX_K = 256
+# Inputs up to this many rows use full k-means; larger ones use mini-batch k-means.
+FULL_KMEANS_MAX_POINTS = 10_000
 
 
 @dataclass(frozen=True)
@@ -61,13 +63,13 @@ def kmeans(
     seed: int,
     weights: np.ndarray | None = None,
 ) -> KMeansResult:
-    """Cluster rows of vectors into at most k clusters with mini-batch k-means.
+    """Cluster rows of vectors into at most k clusters with k-means.
 
     k is clamped to the number of distinct rows, so duplicates and tiny inputs work. Labels
     are renumbered so that every label in 0 .. k_used - 1 has at least one member, and
     centroids are the (weighted) means of the members, scaled to unit length.
     """
-    from sklearn.cluster import MiniBatchKMeans
+    from sklearn.cluster import KMeans, MiniBatchKMeans
 
     count = len(vectors)
     if count == 0:
@@ -76,8 +78,13 @@ def kmeans(
     k_used = max(1, min(k, distinct))
     if k_used == 1:
         labels = np.zeros(count, dtype=np.int64)
+    elif count <= FULL_KMEANS_MAX_POINTS:
+        # Full k-means moves a centre that loses its members, so small inputs (such as the
+        # centroids of a level) keep every requested cluster.
+        model = KMeans(n_clusters=k_used, n_init=3, random_state=seed)
+        labels = model.fit_predict(vectors, sample_weight=weights).astype(np.int64)
     else:
-        # k-means++ seeding costs about k passes over a sample of 3 * batch_size rows; past a
+        # k-means++ seeding costs about k passes over a sample of 3 * batch_size rows. Past a
         # few hundred clusters random seeding is used, which took 18 s rather than minutes
         # for 100,000 x 128 vectors and k = 2,000 (bench/bench_clusters.py, 2 cores).
         small_k = k_used <= KMEANS_PLUS_PLUS_MAX_K
@@ -86,7 +93,7 @@ def kmeans(
             init="k-means++" if small_k else "random",
             n_init=3 if small_k else 1,
             random_state=seed,
-            batch_size=min(count, 1024),
+            batch_size=1024,
             max_no_improvement=10,
         )
         labels = model.fit_predict(vectors, sample_weight=weights).astype(np.int64)
