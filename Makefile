@@ -47,10 +47,13 @@ eval: install
 	$(BIN)/python -m orchestration.evaluate --labels "$(LABELS)"
 
 # Ingestion throughput and peak memory on synthetic exports; BENCH_MB sets the size.
+# Clustering time per stage and peak memory on BENCH_SUMMARIES synthetic summaries.
 BENCH_MB ?= 1024
+BENCH_SUMMARIES ?= 100000
 bench: install
 	$(BIN)/python bench/bench_ingest.py --size-mb $(BENCH_MB) --format chatgpt
 	$(BIN)/python bench/bench_ingest.py --size-mb $(BENCH_MB) --format jsonl
+	$(BIN)/python bench/bench_clusters.py --count $(BENCH_SUMMARIES) --threads 2
 
 # Cost of tagging the warehouse's conversations with the claude backend, estimated offline
 # from the real prompts (after `make run`); nothing is sent to the API.

@@ -8,6 +8,13 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from orchestration import settings
+from orchestration.defs.clustering.assets import (
+    clusters_page,
+    conversation_clusters,
+    conversation_facets_table,
+    summary_embeddings,
+)
+from orchestration.defs.clustering.resource import Clustering
 from orchestration.defs.conversations.assets import (
     conversation_inbox_sensor,
     conversation_tables,
@@ -28,8 +35,12 @@ ALL_ASSETS = [
     task_hierarchy,
     conversation_tables,
     conversation_tags,
+    conversation_facets_table,
+    summary_embeddings,
+    conversation_clusters,
     economic_index_dbt,
     usage_report,
+    clusters_page,
 ]
 
 # Forgetting re-materializes the conversation tables with `forget_account` set in their run
@@ -78,6 +89,7 @@ def build_resources() -> dict[str, object]:
         "reference": ReferenceData(),
         "ingestion": Ingestion(),
         "tagging": build_tagging(),
+        "clustering": Clustering(),
         "dbt": DbtCliResource(
             project_dir=str(DBT_PROJECT.project_dir),
             profiles_dir=str(settings.PROJECT_ROOT),

@@ -17,3 +17,6 @@ PIPELINE_ONLY_MARTS = (
 )
 
 MART_NAMES = MARTS_WITH_PUBLISHED_FLOW + PIPELINE_ONLY_MARTS
+
+# Marts of the topic clusters; they hold the pipeline flow only, so no usage_source column.
+CLUSTER_MART_NAMES = ("clusters", "cluster_mix")

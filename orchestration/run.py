@@ -12,7 +12,7 @@ from orchestration import settings
 from orchestration.dagster_home import ensure_dagster_home
 from orchestration.definitions import ALL_ASSETS, build_resources
 from orchestration.defs.conversations.assets import today_partition
-from orchestration.marts import MART_NAMES
+from orchestration.marts import CLUSTER_MART_NAMES, MART_NAMES
 
 # Step-level DEBUG events would bury the summary; INFO keeps progress and counts.
 CONSOLE_INFO = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
@@ -60,9 +60,13 @@ def print_summary(result: dg.ExecuteInProcessResult, seconds: float) -> None:
     try:
         for mart, source, count in mart_row_counts(connection):
             print(f"  marts.{mart:<24} {source:<12} {count:>6}")
+        for mart in CLUSTER_MART_NAMES:
+            count = connection.execute(f"select count(*) from marts.{mart}").fetchone()[0]
+            print(f"  marts.{mart:<24} {'pipeline':<12} {count:>6}")
     finally:
         connection.close()
     print(f"report: {settings.data_dir() / 'reports' / 'usage_report.md'}")
+    print(f"clusters: {settings.data_dir() / 'reports' / 'clusters.html'}")
     print("UI: `make ui`, then open http://127.0.0.1:3000; dbt docs: `make docs`")
 
 

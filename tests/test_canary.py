@@ -2,7 +2,9 @@
 
 Places checked: every table of the warehouse, every log line and Dagster event, the report,
 dbt's run artefacts, the dbt docs built from the run's warehouse and, with the replay
-backend, every model request body the client sends.
+backend, every model request body the client sends. The summaries, cluster labels, cluster
+marts and the clusters page are also checked on their own, for the planted details and for
+a company name that the scrubber leaves in the stored messages.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ CANARY_MESSAGES = [
     "Ship it to 742 Evergreen Terrace, Springfield, IL 62704.",
     "The key is sk-ant-api03-Zq9CANARYtokenABCDEFGHIJKLMNOP1234 please keep it.",
     'Reply to "Zebulon Quintrell" <zq.canary@example.org>\n\nBest regards,\nZebulon Quintrell',
+    # The scrubber keeps company names; summaries and cluster labels must drop them.
+    "Please review the contract with Vantorpe Industries before the board meets.",
 ]
 # Substrings that must not appear anywhere; each belongs to one planted detail.
 CANARIES = [
@@ -49,6 +53,8 @@ CANARIES = [
     "CANARYtoken",
     CANARY_ACCOUNT,
 ]
+# In the stored messages, but in no summary, cluster label, cluster mart or page.
+SUMMARY_CANARIES = [*CANARIES, "Vantorpe"]
 
 
 def _write_canary_inbox(inbox: Path) -> None:
@@ -82,6 +88,27 @@ def _warehouse_text(warehouse: Path) -> str:
         return "\n".join(chunks)
     finally:
         connection.close()
+
+
+def _clustering_text(warehouse: Path) -> dict[str, str]:
+    """Return the summaries, cluster labels and cluster marts as text, one entry each."""
+    connection = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        summaries = connection.execute(
+            "select source, conversation_id, summary from raw.conversation_facets"
+        ).fetchall()
+        labels = connection.execute(
+            "select name, description, suppression_reason from raw.clusters"
+        ).fetchall()
+        marts = connection.execute("select * from marts.clusters").fetchall()
+        marts += connection.execute("select * from marts.cluster_mix").fetchall()
+    finally:
+        connection.close()
+    return {
+        "summaries": repr(summaries),
+        "cluster_labels": repr(labels),
+        "cluster_marts": repr(marts),
+    }
 
 
 def _files_text(*folders: Path) -> str:
@@ -176,8 +203,11 @@ def canary_run(
         root_logger.setLevel(previous_level)
     assert result.success
     events = "\n".join(str(event.message) for event in result.all_events)
+    warehouse = data / "warehouse.duckdb"
     return {
-        "warehouse": _warehouse_text(data / "warehouse.duckdb"),
+        **_clustering_text(warehouse),
+        "page": (data / "reports" / "clusters.html").read_text(),
+        "warehouse": _warehouse_text(warehouse),
         "logs": "\n".join(handler.lines) + events,
         "files": _files_text(data, docs, settings.PROJECT_ROOT / "target" / "dagster"),
         "requests": json.dumps(REQUEST_BODIES, ensure_ascii=False),
@@ -188,6 +218,21 @@ def canary_run(
 def test_canary_conversations_were_loaded(canary_run: dict[str, str]) -> None:
     assert "canary-3" in canary_run["warehouse"]
     assert "[EMAIL]" in canary_run["warehouse"]
+    # The company name is stored in the messages, so its absence below means something.
+    assert "Vantorpe" in canary_run["warehouse"]
+
+
+def test_canary_conversations_were_summarised_and_clustered(canary_run: dict[str, str]) -> None:
+    assert "canary-7" in canary_run["summaries"]
+    assert "contract" in canary_run["summaries"]
+    assert canary_run["cluster_labels"] != "[]"
+    assert canary_run["page"].startswith("<!DOCTYPE html>")
+
+
+@pytest.mark.parametrize("place", ["summaries", "cluster_labels", "cluster_marts", "page"])
+@pytest.mark.parametrize("canary", SUMMARY_CANARIES)
+def test_canary_absent_from_clusters(canary_run: dict[str, str], place: str, canary: str) -> None:
+    assert canary not in canary_run[place]
 
 
 def test_replay_sends_scrubbed_requests(canary_run: dict[str, str]) -> None:

@@ -1,0 +1,1 @@
+"""Privacy-preserving topic clusters of conversation summaries, in the manner of Clio."""
