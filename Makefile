@@ -48,9 +48,12 @@ eval: install
 
 # Ingestion throughput and peak memory on synthetic exports; BENCH_MB sets the size.
 BENCH_MB ?= 1024
+# Offline tagging throughput after load and peak memory; BENCH_TAG_COUNT sets how many.
+BENCH_TAG_COUNT ?= 2000
 bench: install
 	$(BIN)/python bench/bench_ingest.py --size-mb $(BENCH_MB) --format chatgpt
 	$(BIN)/python bench/bench_ingest.py --size-mb $(BENCH_MB) --format jsonl
+	$(BIN)/python bench/bench_tagging.py --count $(BENCH_TAG_COUNT)
 
 lint: install
 	$(BIN)/ruff check orchestration tests
