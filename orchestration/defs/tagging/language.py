@@ -68,7 +68,7 @@ LANGUAGES = (
 )
 
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
-# Code blocks, URLs and placeholders such as [NAME] say nothing about the human language.
+# Code blocks, URLs and placeholders such as [NAME] carry no sign of the human language.
 _NOISE = re.compile(r"```.*?```|https?://\S+|\[[A-Z_]+\]", re.DOTALL)
 
 

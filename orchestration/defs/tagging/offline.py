@@ -60,7 +60,7 @@ class OfflineTagger:
 
     `encoder` is "embedding" (local model, fails when the package is missing), "tfidf", or
     "auto" (the model when installed, else TF-IDF). `usage_shares` maps a normalised task
-    statement to its published share of traffic; when given, only those tasks are answered
+    statement to its published share of traffic; when given, only those tasks are returned
     (the usage prior). `cache_dir` keeps task and example embeddings between runs.
     """
 
@@ -127,7 +127,7 @@ class OfflineTagger:
 
     @property
     def task_count(self) -> int:
-        """Number of tasks the tagger can answer with."""
+        """Number of tasks the tagger can return."""
         if self._semantic is not None:
             return self._semantic.task_count
         return len(self._tasks)

@@ -20,7 +20,8 @@ class Tagging(dg.ConfigurableResource):
     min_similarity: float | None = None
     # Offline encoder: auto, embedding or tfidf; None reads TAGGING_ENCODER (default auto).
     encoder: str | None = None
-    # Answer only tasks with a published usage share; None reads TAGGING_USAGE_PRIOR (default on).
+    # Tag only with tasks that have a published usage share.
+    # None reads TAGGING_USAGE_PRIOR (default on).
     use_usage_prior: bool | None = None
 
     def build_tagger(self, connection: duckdb.DuckDBPyConnection) -> OfflineTagger:

@@ -37,13 +37,13 @@ EXAMPLE_WEIGHT = 0.5
 # Inverse regularisation strength of the mode model.
 MODE_MODEL_C = 4.0
 # The first user turn is the query; shorter ones are joined with the next turns until the
-# text reaches this many characters, since "hi" alone says nothing about the task.
+# text reaches this many characters, because "hi" alone names no task.
 MIN_QUERY_CHARS = 40
 
 
 @dataclass(frozen=True)
 class Candidate:
-    """A task statement the tagger may answer with."""
+    """A task statement the tagger may return."""
 
     task_id: int
     statement: str
@@ -58,7 +58,7 @@ class Candidate:
 
 @dataclass(frozen=True)
 class Choice:
-    """The scorer's answer for one conversation."""
+    """The scorer's result for one conversation."""
 
     soc_major_group: str
     task_id: int | None
