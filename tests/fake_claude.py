@@ -237,14 +237,17 @@ def succeeded(params: dict) -> dict:
 
 
 def errored(error_type: str, text: str) -> dict:
-    return {"type": "errored", "error": {"type": "error", "error": {"type": error_type, "message": text}}}
+    return {
+        "type": "errored",
+        "error": {"type": "error", "error": {"type": error_type, "message": text}},
+    }
 
 
 class FakeClaudeTagging(Tagging):
     """The Tagging resource with its HTTP client answered by the module's FAKE handler."""
 
     def make_http_client(self, connection: duckdb.DuckDBPyConnection) -> httpx2.Client | None:
-        if self.backend == "claude":
+        if self.backend in ("claude", "hybrid"):
             return httpx2.Client(transport=httpx2.MockTransport(CURRENT["fake"]))
         return super().make_http_client(connection)
 

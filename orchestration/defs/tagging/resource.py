@@ -18,11 +18,14 @@ from orchestration.defs.llm.pricing import Prices
 from orchestration.defs.llm.runner import Budget, CallRunner, RunnerSettings
 from orchestration.defs.tagging.claude import ClaudeTagger
 from orchestration.defs.tagging.hierarchy import load_hierarchy, load_skills
+from orchestration.defs.tagging.hybrid import HybridTagger, LearningSettings
 from orchestration.defs.tagging.offline import OfflineTagger, TaskStatement
 from orchestration.defs.tagging.prompts import PROMPT_VERSION
 from orchestration.defs.tagging.replay import RecordedExchanges, ReplayTransport, WarehouseResponses
 
-BACKENDS = ("offline", "claude", "replay")
+BACKENDS = ("offline", "claude", "replay", "hybrid")
+# Backends that send requests to the API and so need a key.
+KEYED_BACKENDS = ("claude", "hybrid")
 DEFAULT_MODEL = "claude-haiku-4-5"
 # The key the replay backend sends; the replay transport never checks it.
 REPLAY_API_KEY = "replay-no-key"
@@ -41,7 +44,7 @@ class Tagging(dg.ConfigurableResource):
     # backend a batch at or above batch_threshold goes to the Message Batches API as one batch.
     batch_size: int = 500
     min_similarity: float | None = None
-    # ANTHROPIC_API_KEY through dg.EnvVar; only the claude backend needs it.
+    # ANTHROPIC_API_KEY through dg.EnvVar; only the claude and hybrid backends need it.
     api_key: str | None = None
     model: str = DEFAULT_MODEL
     max_tokens: int = 1024
@@ -76,6 +79,15 @@ class Tagging(dg.ConfigurableResource):
     # Tag only with tasks that have a published usage share.
     # None reads TAGGING_USAGE_PRIOR (default on).
     use_usage_prior: bool | None = None
+    # Hybrid backend: share of conversations Claude tags as the sample the offline tagger
+    # learns from, chosen by a hash of (source, conversation_id).
+    learn_sample_fraction: float = 0.05
+    # Share of the sample held back from training to measure agreement with Claude.
+    learn_held_back_fraction: float = 0.2
+    # Offline confidence below which a conversation outside the sample goes to Claude.
+    escalate_below: float = 0.5
+    # Conversations sent to Claude per run for low confidence; None has no limit.
+    max_escalations: int | None = 500
 
     @model_validator(mode="after")
     def _check_settings(self) -> Tagging:
@@ -83,18 +95,43 @@ class Tagging(dg.ConfigurableResource):
             raise ValueError(
                 f"unknown tagging backend {self.backend!r}; use one of {', '.join(BACKENDS)}"
             )
-        if self.backend == "claude" and not self.api_key:
+        if self.backend in KEYED_BACKENDS and not self.api_key:
             raise ValueError(
-                "the claude tagging backend needs an API key: set ANTHROPIC_API_KEY, or set "
-                "TAGGING_BACKEND=offline"
+                f"the {self.backend} tagging backend needs an API key: set ANTHROPIC_API_KEY, "
+                "or set TAGGING_BACKEND=offline"
             )
-        if self.backend in ("claude", "replay"):
+        if self.backend == "hybrid":
+            self._check_learning()
+        if self.backend in ("claude", "replay", "hybrid"):
             validate_settings(self.model, self.max_tokens, self.max_retries)
             if self.concurrency < 1:
                 raise ValueError(f"concurrency must be at least 1, got {self.concurrency}")
             if self.budget_usd is not None and self.budget_usd < 0:
                 raise ValueError(f"budget_usd must be 0 or more, got {self.budget_usd}")
         return self
+
+    def _check_learning(self) -> None:
+        if not 0 < self.learn_sample_fraction <= 1:
+            raise ValueError(
+                f"learn_sample_fraction must be above 0 and at most 1, got {self.learn_sample_fraction}"
+            )
+        if not 0 <= self.learn_held_back_fraction < 1:
+            raise ValueError(
+                "learn_held_back_fraction must be at least 0 and below 1, "
+                f"got {self.learn_held_back_fraction}"
+            )
+        if self.escalate_below < 0:
+            raise ValueError(f"escalate_below must be 0 or more, got {self.escalate_below}")
+        if self.max_escalations is not None and self.max_escalations < 0:
+            raise ValueError(f"max_escalations must be 0 or more, got {self.max_escalations}")
+
+    def learning_settings(self) -> LearningSettings:
+        return LearningSettings(
+            sample_fraction=self.learn_sample_fraction,
+            held_back_fraction=self.learn_held_back_fraction,
+            escalate_below=self.escalate_below,
+            max_escalations=self.max_escalations,
+        )
 
     def prices(self) -> Prices:
         return Prices(
@@ -119,11 +156,23 @@ class Tagging(dg.ConfigurableResource):
         self,
         connection: duckdb.DuckDBPyConnection,
         log: Callable[[str], None] | None = None,
-    ) -> OfflineTagger | ClaudeTagger:
-        """Build the backend once per run; the claude backend first finishes stopped batches."""
+    ) -> OfflineTagger | ClaudeTagger | HybridTagger:
+        """Build the backend once per run; Claude first finishes batches a stopped run left.
+
+        The hybrid backend still has to learn: the tagging asset calls its `learn` first.
+        """
         if self.backend == "offline":
             return self._build_offline(connection)
         log = log or logger.info
+        claude = self._build_claude(connection, log)
+        if self.backend != "hybrid":
+            return claude
+        offline = self._build_offline(connection)
+        return HybridTagger(connection, claude, offline, self.learning_settings(), log=log)
+
+    def _build_claude(
+        self, connection: duckdb.DuckDBPyConnection, log: Callable[[str], None]
+    ) -> ClaudeTagger:
         hierarchy = load_hierarchy(connection, self.hierarchy_version)
         skills = load_skills(connection)
         ensure_cache_tables(connection)
@@ -137,10 +186,11 @@ class Tagging(dg.ConfigurableResource):
             max_tokens=self.max_tokens,
             prices=self.prices(),
             context_window_tokens=self.context_window_tokens,
-            backend=self.backend,
+            # Hybrid's Claude tags are ordinary claude rows, so both backends share them.
+            backend="replay" if self.backend == "replay" else "claude",
             log=log,
         )
-        if self.backend == "claude":
+        if self.backend in KEYED_BACKENDS:
             runner.resume_batches()
         return tagger
 

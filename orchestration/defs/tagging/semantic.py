@@ -16,6 +16,7 @@ The constants below were chosen on the 100 labelled development conversations
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,13 +107,34 @@ class SemanticScorer:
         self._task_vectors = embedding.cached_encode(
             [item.document for item in self._candidates], cache_dir, kind="passage"
         )
-        self._examples = list(examples)
         # Examples are compared with conversations, so both get the query prefix.
-        self._example_vectors = embedding.cached_encode(
-            [query_text(example.user_turns) for example in self._examples],
+        vectors = embedding.cached_encode(
+            [query_text(example.user_turns) for example in examples],
             cache_dir,
             kind="query",
         )
+        self._fit_examples(list(examples), vectors)
+
+    def with_extra_examples(self, examples: Sequence[LabelledExample]) -> SemanticScorer:
+        """Return a scorer whose example vote and mode model also learn from `examples`.
+
+        The task embeddings are shared. The extra examples (such as conversations tagged by
+        Claude) are embedded here and never written to the embedding cache.
+        """
+        scorer = copy.copy(self)
+        if not examples:
+            return scorer
+        vectors = embedding.encode(
+            [query_text(example.user_turns) for example in examples], kind="query"
+        )
+        scorer._fit_examples(
+            [*self._examples, *examples], np.vstack([self._example_vectors, vectors])
+        )
+        return scorer
+
+    def _fit_examples(self, examples: list[LabelledExample], vectors: np.ndarray) -> None:
+        self._examples = examples
+        self._example_vectors = vectors
         task_groups = sorted({item.soc_major_group for item in self._candidates})
         example_groups = {example.soc_major_group for example in self._examples}
         self.groups = task_groups + sorted(example_groups - set(task_groups) - {NOT_OCCUPATIONAL})
