@@ -1,13 +1,19 @@
 """Estimate what tagging the warehouse's conversations with the claude backend would cost.
 
-Builds the real request bodies of both calls for every conversation in raw.conversations
-(after `make run`) and counts their tokens offline. Prints billed tokens per conversation
-and the cost per 1,000 conversations for the Messages and Message Batches APIs, with and
-without prompt caching. Nothing is sent to the API.
+Builds the real grouped request bodies of both calls for every conversation in
+raw.conversations (after `make run`), page by page as the tagging asset reads them, and
+counts their tokens offline. Prints billed tokens per conversation and the cost per 1,000
+conversations for the Messages and Message Batches APIs, with and without prompt caching.
+Nothing is sent to the API.
 
 Token counting: characters / 3.5. Anthropic publishes no offline tokenizer for Claude 3+
 models; 3.5 characters per token is a common figure for English prose (JSON, code and
 non-Latin scripts take more tokens per character), so every count here is an estimate.
+
+Which middle group a conversation lands in decides the task list of call 2. The estimate
+takes it from the offline tagger's task in raw.conversation_tags, mapped to its middle
+group in raw.task_hierarchy. Conversations that the offline tagger found not occupational
+get no call 2. Claude's own choices will differ, so the task-list share is an estimate too.
 """
 
 from __future__ import annotations
@@ -15,7 +21,8 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -25,18 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from orchestration import settings
 from orchestration.defs.llm.client import canonical_json
 from orchestration.defs.llm.pricing import Prices
-from orchestration.defs.tagging import prompts
-from orchestration.defs.tagging.claude import (
-    ClaudeTagger,
-    _Item,
-    render_conversation,
-)
-from orchestration.defs.tagging.hierarchy import (
-    Hierarchy,
-    MissingReferenceTable,
-    load_hierarchy,
-    load_skills,
-)
+from orchestration.defs.tagging.claude import ClaudeTagger, _Item, render_conversation
+from orchestration.defs.tagging.hierarchy import load_hierarchy, load_skills
 from orchestration.defs.tagging.records import ConversationText
 from orchestration.defs.tagging.resource import Tagging
 
@@ -44,11 +41,12 @@ CHARS_PER_TOKEN = 3.5
 # Smallest prefix the API caches for claude-haiku-4-5, as the orq.ai and AIHubMix gateway
 # docs give it. A shorter prefix is billed at the full input price with no cache tokens.
 MIN_CACHEABLE_TOKENS = 4096
-# Typical tool inputs, sized from the tool schemas: two summary sentences, five skills.
-SCREEN_ANSWER = {
+# A typical record_screen entry, sized from the tool schema: two summary sentences, five skills.
+SCREEN_ENTRY = {
+    "index": 12,
     "is_occupational": True,
-    "top_group": "T01",
-    "middle_group": "T01.M001",
+    "top_group": "t3",
+    "middle_group": "m123",
     "interaction_mode": "task_iteration",
     "skills": ["2.A.1.a", "2.A.1.c", "2.A.2.a", "2.B.3.e", "2.A.2.b"],
     "summary": (
@@ -58,51 +56,13 @@ SCREEN_ANSWER = {
     ),
     "language": "en",
 }
-TASK_ANSWER = {"task_id": 12345}
+TASK_ENTRY = {"index": 12, "task_id": 12345}
 # Tokens the API adds for a tool call beyond its JSON input (an estimate).
 TOOL_CALL_OVERHEAD = 40
 
 
 def tokens(text: str) -> float:
     return len(text) / CHARS_PER_TOKEN
-
-
-def stand_in_hierarchy(connection: duckdb.DuckDBPyConnection) -> Hierarchy:
-    """Build a hierarchy of the documented shape from O*NET when raw.task_hierarchy is absent.
-
-    Top groups are SOC major groups (22), middle groups SOC broad occupations, and each
-    middle group offers at most 150 of its task statements.
-    """
-    rows = connection.execute(
-        """
-        select task_id, task_statement, onet_soc_code, occupation_title
-        from raw.onet_task_statements
-        order by onet_soc_code, task_id
-        """
-    ).fetchall()
-    tops: dict[str, tuple[str, str, str]] = {}
-    middles: dict[str, tuple[str, str, str, str]] = {}
-    tasks: dict[str, list[tuple[int, str]]] = {}
-    for task_id, statement, code, title in rows:
-        top_id, middle_id = code[:2], code[:6]
-        tops.setdefault(top_id, (top_id, f"SOC major group {top_id}", ""))
-        middles.setdefault(middle_id, (middle_id, top_id, title, ""))
-        if len(tasks.setdefault(middle_id, [])) < 150:
-            tasks[middle_id].append((int(task_id), statement))
-    return Hierarchy("stand-in", list(tops.values()), list(middles.values()), tasks)
-
-
-def stand_in_skills(mirror: Path | None) -> list[tuple[str, str, str]]:
-    """Read O*NET's 35 skills from the mirror's Content Model Reference, if present."""
-    path = mirror / "onet" / "Content Model Reference.txt" if mirror else None
-    if path is None or not path.exists():
-        return [(f"2.X.{index}", f"Skill {index}", "A stand-in skill.") for index in range(35)]
-    skills = []
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines()[1:]:
-        parts = line.split("\t")
-        if len(parts) >= 3 and parts[0].count(".") == 3 and parts[0][:3] in ("2.A", "2.B"):
-            skills.append((parts[0], parts[1], parts[2]))
-    return skills
 
 
 def read_conversations(connection: duckdb.DuckDBPyConnection, limit: int | None):
@@ -131,20 +91,31 @@ def read_conversations(connection: duckdb.DuckDBPyConnection, limit: int | None)
         yield ConversationText(*key, tuple(user), tuple(assistant))
 
 
+def pages(conversations, size: int) -> Iterator[list[ConversationText]]:
+    page: list[ConversationText] = []
+    for conversation in conversations:
+        page.append(conversation)
+        if len(page) >= size:
+            yield page
+            page = []
+    if page:
+        yield page
+
+
 @dataclass
 class Billed:
-    """Billed tokens of one conversation under one scenario."""
+    """Billed tokens under one scenario."""
 
     input: float = 0.0
     cache_write: float = 0.0
     cache_read: float = 0.0
     output: float = 0.0
 
-    def add(self, other: Billed) -> None:
-        self.input += other.input
-        self.cache_write += other.cache_write
-        self.cache_read += other.cache_read
-        self.output += other.output
+    def add(self, other: Billed, weight: float = 1.0) -> None:
+        self.input += other.input * weight
+        self.cache_write += other.cache_write * weight
+        self.cache_read += other.cache_read * weight
+        self.output += other.output * weight
 
     def input_equivalents(self, prices: Prices) -> float:
         """Return input tokens billed, in units of the base input price."""
@@ -163,84 +134,71 @@ class Billed:
         ) / 1e6
 
 
-def bill(
-    prefix: float,
-    conversation: float,
-    extra: float,
-    occupational: bool,
-    cached: bool,
-    minimum: float = MIN_CACHEABLE_TOKENS,
+def bill_request(
+    prefix: float, block: float, rest: float, block_cached: bool, cached: bool, minimum: float
 ) -> Billed:
-    """Return billed tokens of call 1 and, when occupational, call 2."""
-    out1 = tokens(canonical_json(SCREEN_ANSWER)) + TOOL_CALL_OVERHEAD
-    out2 = tokens(canonical_json(TASK_ANSWER)) + TOOL_CALL_OVERHEAD
-    billed = Billed(output=out1 + (out2 if occupational else 0))
-    if not cached or prefix + conversation < minimum:
-        billed.input = prefix + conversation + ((prefix + conversation + extra) if occupational else 0)
-        return billed
-    if prefix >= minimum:
-        # The shared prefix is warm from earlier conversations; the conversation is written.
+    """Return the input billing of one request: [prefix][block, breakpoint][rest].
+
+    With caching, a prefix at or above the minimum is warm from earlier requests. The block
+    is read when call 1 of the same group wrote it (block_cached) and written otherwise.
+    """
+    if not cached or prefix + block < minimum:
+        return Billed(input=prefix + block + rest)
+    billed = Billed(input=rest)
+    if block_cached:
+        billed.cache_read += prefix + block
+    elif prefix >= minimum:
         billed.cache_read += prefix
-        billed.cache_write += conversation
+        billed.cache_write += block
     else:
-        # Only the conversation breakpoint reaches the minimum, so it caches the prefix too.
-        billed.cache_write += prefix + conversation
-    if occupational:
-        billed.cache_read += prefix + conversation
-        billed.input += extra
+        billed.cache_write += prefix + block
     return billed
 
 
 @dataclass
 class Measurement:
-    """Token counts of the prompts for the warehouse's conversations."""
+    """Billed tokens per scenario, and per conversation for the ratios."""
 
-    conversation_tokens: list[float]
-    prefix: float
-    mean_task_list: float
-    # Tokens call 2 adds after the conversation: call 1's tool call, its result, the tasks.
-    extra: float
-    share: float
-    notes: list[str]
-    min_cacheable_tokens: float = MIN_CACHEABLE_TOKENS
-
-
-def reference_tables(connection: duckdb.DuckDBPyConnection):
-    """Return the hierarchy and skills, with stand-ins where the tables are missing."""
-    try:
-        hierarchy, hierarchy_note = load_hierarchy(connection), "raw.task_hierarchy"
-    except MissingReferenceTable:
-        hierarchy = stand_in_hierarchy(connection)
-        hierarchy_note = "stand-in from O*NET (raw.task_hierarchy is missing)"
-    try:
-        skills, skills_note = load_skills(connection), "raw.onet_skills"
-    except MissingReferenceTable:
-        skills = stand_in_skills(settings.mirror_dir())
-        skills_note = "the mirror's Content Model Reference (raw.onet_skills is missing)"
-    shape = (
-        f"{len(hierarchy.top_groups)} top, {len(hierarchy.middle_groups)} middle groups, "
-        f"{hierarchy.task_count} tasks"
+    lengths: list[float] = field(default_factory=list)
+    prefix: float = 0.0
+    requests: dict[str, int] = field(default_factory=lambda: {"screen": 0, "task": 0})
+    task_text: float = 0.0
+    totals: dict[bool, Billed] = field(default_factory=lambda: {True: Billed(), False: Billed()})
+    # Input equivalents per conversation, per scenario (cached or not).
+    per_conversation: dict[bool, list[float]] = field(
+        default_factory=lambda: {True: [], False: []}
     )
-    notes = [f"hierarchy: {hierarchy_note}: {shape}", f"skills: {len(skills)} from {skills_note}"]
-    return hierarchy, skills, notes
+    notes: list[str] = field(default_factory=list)
 
 
-def occupational_share(connection: duckdb.DuckDBPyConnection) -> float:
-    """Return the offline tags' share of occupational conversations, or 1 without tags."""
-    row = connection.execute(
-        "select avg(is_occupational::int) from raw.conversation_tags where backend = 'offline'"
-    ).fetchone()
-    return float(row[0]) if row and row[0] is not None else 1.0
+def landing(connection: duckdb.DuckDBPyConnection, version: str) -> dict[tuple[str, str], str]:
+    """Return the middle group of each conversation's offline task, for occupational ones."""
+    rows = connection.execute(
+        """
+        select tags.source, tags.conversation_id, tasks.parent_id
+        from raw.conversation_tags as tags
+        join raw.task_hierarchy as tasks
+            on tasks.level = 3 and tasks.task_id = tags.task_id and tasks.hierarchy_version = ?
+        where tags.backend = 'offline' and tags.is_occupational
+        qualify row_number() over (
+            partition by tags.source, tags.conversation_id order by tasks.parent_id
+        ) = 1
+        """,
+        [version],
+    ).fetchall()
+    return {(source, conversation_id): parent for source, conversation_id, parent in rows}
 
 
 def measure(
     connection: duckdb.DuckDBPyConnection,
     tagging: Tagging,
-    share: float | None,
     limit: int | None,
+    minimum: float,
+    prices: Prices,
 ) -> Measurement:
-    """Build the real prompts and count their tokens."""
-    hierarchy, skills, notes = reference_tables(connection)
+    """Build the real grouped requests, page by page, and bill their tokens."""
+    hierarchy = load_hierarchy(connection, tagging.hierarchy_version)
+    skills = load_skills(connection)
     tagger = ClaudeTagger(
         connection=connection,
         runner=None,  # type: ignore[arg-type]  # bodies only; nothing is sent
@@ -248,134 +206,140 @@ def measure(
         skills=skills,
         model=tagging.model,
         max_tokens=tagging.max_tokens,
-        prices=tagging.prices(),
+        prices=prices,
+        group_size=tagging.group_size,
+        group_max_chars=tagging.group_max_chars,
     )
-    prefix_body = tagger._base_body(_Item(ConversationText("", "", (), ()), "", False, 0))
-    prefix = tokens(canonical_json(prefix_body["tools"])) + tokens(
-        prefix_body["system"][0]["text"]
+    middles = landing(connection, hierarchy.version)
+    result = Measurement()
+    result.notes.append(
+        f"hierarchy {hierarchy.version}: {len(hierarchy.top_groups)} top, "
+        f"{len(hierarchy.middle_groups)} middle groups, {hierarchy.task_count} tasks; "
+        f"{len(skills)} skills; groups of at most {tagging.group_size} conversations and "
+        f"{tagging.group_max_chars:,} characters; pages of {tagging.batch_size}"
     )
-    # NOTE: the mean over middle groups, not weighted by where conversations land.
-    task_lists = [prompts.render_tasks(tasks) for tasks in hierarchy.tasks.values()]
-    mean_task_list = statistics.fmean(tokens(text) for text in task_lists)
-    screen_block = {
-        "type": "tool_use",
-        "id": "toolu_0",
-        "name": "record_screen",
-        "input": SCREEN_ANSWER,
-    }
-    tool_result = {"type": "tool_result", "tool_use_id": "toolu_0", "content": "Recorded."}
-    extra = (
-        mean_task_list
-        + tokens(canonical_json(screen_block))
-        + tokens(canonical_json(tool_result))
-    )
-    conversation_tokens = []
-    for conversation in read_conversations(connection, limit):
-        text, _ = render_conversation(conversation, tagger._conversation_budget)
-        conversation_tokens.append(tokens(text))
-    if share is None:
-        share = occupational_share(connection)
-    return Measurement(conversation_tokens, prefix, mean_task_list, extra, share, notes)
+    body = tagger._screen_body(((1, ""),), [])
+    result.prefix = tokens(canonical_json(body["tools"])) + tokens(body["system"][0]["text"])
+    screen_out = tokens(canonical_json(SCREEN_ENTRY)) + 2
+    task_out = tokens(canonical_json(TASK_ENTRY)) + 2
+    for page in pages(read_conversations(connection, limit), tagging.batch_size):
+        items = []
+        for conversation in page:
+            text, trimmed = render_conversation(conversation, tagger._conversation_budget)
+            items.append(_Item(conversation, text, trimmed, tagger._conversation_budget))
+        for block, slots in tagger._screen_groups(tagger._slots(items, "tag_screen")):
+            _bill_group(result, tagger, block, slots, middles, minimum, prices,
+                        screen_out, task_out)
+    return result
 
 
-def expected_bill(measurement: Measurement, length: float, cached: bool) -> Billed:
-    """Return one conversation's billed tokens, weighted by the occupational share."""
-    share = measurement.share
-    minimum = measurement.min_cacheable_tokens
-    with_task = bill(measurement.prefix, length, measurement.extra, True, cached, minimum)
-    without = bill(measurement.prefix, length, measurement.extra, False, cached, minimum)
-    return Billed(
-        input=share * with_task.input + (1 - share) * without.input,
-        cache_write=share * with_task.cache_write + (1 - share) * without.cache_write,
-        cache_read=share * with_task.cache_read + (1 - share) * without.cache_read,
-        output=share * with_task.output + (1 - share) * without.output,
-    )
+def _bill_group(result, tagger, block, slots, middles, minimum, prices, screen_out, task_out):
+    block_text = tagger._screen_body(block, slots)["messages"][0]["content"][0]["text"]
+    block_tokens = tokens(block_text)
+    occupational = []
+    for slot in slots:
+        middle = middles.get(slot.items[0].owner_key)
+        if middle is not None:
+            for item in slot.items:
+                item.screen = {"is_occupational": True, "middle_group": middle}
+            occupational.append(slot)
+    task_tokens = 0.0
+    if occupational:
+        task_body = tagger._task_body(block, occupational)
+        task_tokens = tokens(task_body["messages"][0]["content"][1]["text"])
+        result.requests["task"] += 1
+        result.task_text += task_tokens
+    result.requests["screen"] += 1
+    members = [item for slot in slots for item in slot.items]
+    for cached in (True, False):
+        screen = bill_request(result.prefix, block_tokens, 0, False, cached, minimum)
+        screen.output = TOOL_CALL_OVERHEAD + screen_out * len(slots)
+        group = Billed()
+        group.add(screen)
+        if occupational:
+            task = bill_request(result.prefix, block_tokens, task_tokens, True, cached, minimum)
+            task.output = TOOL_CALL_OVERHEAD + task_out * len(occupational)
+            group.add(task)
+        result.totals[cached].add(group)
+        # Per conversation: an equal share of the group's bill (the fixed parts dominate).
+        share = group.input_equivalents(prices) / len(members)
+        result.per_conversation[cached].extend([share] * len(members))
+    result.lengths.extend(tokens(item.text) for item in members)
 
 
-def print_report(measurement: Measurement, prices: Prices) -> None:
-    lengths = measurement.conversation_tokens
+def print_report(result: Measurement, prices: Prices, minimum: float) -> None:
+    lengths = result.lengths
     count = len(lengths)
-    print(f"conversations: {count}; occupational share assumed for call 2: "
-          f"{measurement.share:.2f}")
-    for note in measurement.notes:
+    print(f"conversations: {count}")
+    for note in result.notes:
         print(note)
     print(f"tokens counted as characters / {CHARS_PER_TOKEN} (an estimate)")
-    print(f"shared prefix (tools + system): {measurement.prefix:,.0f} tokens; "
-          f"mean task list of call 2: {measurement.mean_task_list:,.0f} tokens; "
-          f"cache minimum {measurement.min_cacheable_tokens:,.0f} tokens")
+    print(f"shared prefix (tools + system): {result.prefix:,.0f} tokens; cache minimum "
+          f"{minimum:,.0f} tokens")
+    print(f"requests: {result.requests['screen']} screen, {result.requests['task']} task; "
+          f"mean task request text {result.task_text / max(1, result.requests['task']):,.0f} "
+          "tokens")
     print(f"conversation length: mean {statistics.fmean(lengths):,.0f}, "
           f"median {statistics.median(lengths):,.0f} tokens")
     print()
-    print("billed tokens per conversation (mean) and cost")
     print(f"{'scenario':<22}{'input':>9}{'cache wr':>10}{'cache rd':>10}{'output':>8}"
-          f"{'in-eq/conv':>12}{'total/conv':>12}{'$ per 1k':>10}")
+          f"{'in-eq/conv':>12}{'mean ratio':>12}{'median':>9}{'$ per 1k':>10}")
     for cached in (True, False):
-        totals = Billed()
-        ratios = []
-        for length in lengths:
-            billed = expected_bill(measurement, length, cached)
-            totals.add(billed)
-            ratios.append(billed.input_equivalents(prices) / length)
+        totals = result.totals[cached]
         mean = Billed(totals.input / count, totals.cache_write / count,
                       totals.cache_read / count, totals.output / count)
         ratio_of_sums = totals.input_equivalents(prices) / sum(lengths)
+        ratios = [billed / length for billed, length in zip(result.per_conversation[cached], lengths)]
         for api, discount in (("Messages", 0.0), ("Batches", prices.batch_discount)):
             label = f"{api}, {'cached' if cached else 'no cache'}"
             per_thousand = mean.cost(prices) * (1 - discount) * 1000
             print(f"{label:<22}{mean.input:>9,.0f}{mean.cache_write:>10,.0f}"
                   f"{mean.cache_read:>10,.0f}{mean.output:>8,.0f}"
                   f"{mean.input_equivalents(prices):>12,.0f}{ratio_of_sums:>11.2f}x"
-                  f"{per_thousand:>10.2f}")
-        label = "cached" if cached else "no cache"
-        print(f"  {label}: billed input equivalents / conversation length, median over "
-              f"conversations {statistics.median(ratios):.2f}x")
-        if cached:
-            own = (prices.cache_write + measurement.share * prices.cache_read) / prices.input
-            fixed = mean.input_equivalents(prices) - own * statistics.fmean(lengths)
-            print(f"  cached: the conversation's own tokens cost {own:.2f}x its length. The "
-                  f"fixed part (prefix reads, task list) is {fixed:,.0f} equivalents per "
-                  f"conversation, so the total stays within 2x from about "
-                  f"{fixed / (2 - own):,.0f} tokens of conversation")
+                  f"{statistics.median(ratios):>8.2f}x{per_thousand:>10.2f}")
     print()
     print("in-eq/conv: input tokens billed per conversation in base-price units (cache "
           f"writes x{prices.cache_write / prices.input:.2f}, reads "
-          f"x{prices.cache_read / prices.input:.2f}). total/conv: that sum over all "
-          "conversations divided by their summed length")
+          f"x{prices.cache_read / prices.input:.2f}). mean ratio: that sum over all "
+          "conversations divided by their summed length. median: the median over "
+          "conversations of each one's equal share of its group's bill divided by its length")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=None, help="conversations to read at most")
     parser.add_argument(
-        "--occupational-share",
-        type=float,
-        default=None,
-        help="share of conversations that need call 2 (default: the offline tags' share)",
-    )
-    parser.add_argument(
         "--min-cacheable-tokens",
         type=float,
         default=MIN_CACHEABLE_TOKENS,
         help=f"shortest prefix the API caches, in tokens (default {MIN_CACHEABLE_TOKENS})",
     )
+    parser.add_argument("--group-size", type=int, default=None,
+                        help="conversations per request at most (default: the resource's)")
+    parser.add_argument("--page-size", type=int, default=None,
+                        help="conversations per page (default: the resource's batch_size)")
     arguments = parser.parse_args(argv)
-    tagging = Tagging()
+    overrides = {}
+    if arguments.group_size is not None:
+        overrides["group_size"] = arguments.group_size
+    if arguments.page_size is not None:
+        overrides["batch_size"] = arguments.page_size
+    tagging = Tagging(**overrides)
     warehouse = settings.warehouse_path()
     if not warehouse.exists():
         print(f"{warehouse} not found: run `make run` first", file=sys.stderr)
         return 2
     connection = duckdb.connect(str(warehouse), read_only=True)
     try:
-        measurement = measure(
-            connection, tagging, arguments.occupational_share, arguments.limit
+        result = measure(
+            connection, tagging, arguments.limit, arguments.min_cacheable_tokens, tagging.prices()
         )
     finally:
         connection.close()
-    measurement.min_cacheable_tokens = arguments.min_cacheable_tokens
-    if not measurement.conversation_tokens:
+    if not result.lengths:
         print("no conversations in the warehouse: run `make run` first", file=sys.stderr)
         return 2
-    print_report(measurement, tagging.prices())
+    print_report(result, tagging.prices(), arguments.min_cacheable_tokens)
     return 0
 
 

@@ -1,8 +1,9 @@
 """A fake Anthropic API for tests (httpx2.MockTransport handler) and reference rows.
 
 The fake responds to Messages and Message Batches requests in the API's shapes. Its
-default response reads the offered options from the request itself: call 1 picks the first
-middle group and skill of the tool's enums, call 2 the first offered task.
+default response reads the offered options from the request itself: call 1 answers every
+numbered conversation with the first middle group and skill of the tool's enums, call 2
+answers every listed conversation with the first task of its middle group.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ SKILL_ROWS = [
     ("2.B.3.e", "Programming", "Writing computer programs"),
 ]
 TASK_OPTION = re.compile(r"^- \[(\d+)\]", re.MULTILINE)
+CONVERSATION = re.compile(r'<conversation index="(\d+)">(.*?)</conversation>', re.DOTALL)
+MIDDLE_GROUP = re.compile(r"^Middle group \[[^\]]+\] .*; conversations ([\d, ]+)\. Tasks:$", re.MULTILINE)
 
 
 def seed_reference(connection: duckdb.DuckDBPyConnection) -> None:
@@ -91,34 +94,59 @@ def tool_use(name: str, tool_input: dict) -> dict:
 
 
 def is_task_call(body: dict) -> bool:
-    last = body["messages"][-1]["content"]
-    return any(block.get("type") == "tool_result" for block in last)
+    return len(body["messages"][-1]["content"]) > 1
 
 
 def conversation_text(body: dict) -> str:
+    """Return the user block with the request's conversations."""
     return body["messages"][0]["content"][0]["text"]
 
 
-def default_answer(body: dict) -> dict:
-    """Return a response choosing the first offered group and skill, or the first task."""
-    if is_task_call(body):
-        offered = TASK_OPTION.findall(body["messages"][-1]["content"][1]["text"])
-        return message([tool_use("record_task", {"task_id": int(offered[0])})])
-    properties = body["tools"][0]["input_schema"]["properties"]
-    text = conversation_text(body).lower()
-    occupational = "hello" not in text
-    middle = properties["middle_group"]["enum"][0] if occupational else "none"
-    top = properties["top_group"]["enum"][0] if occupational else "none"
-    answer = {
+def conversations(body: dict) -> dict[int, str]:
+    """Return the request's conversations by index."""
+    return {int(index): text for index, text in CONVERSATION.findall(conversation_text(body))}
+
+
+def task_choices(body: dict) -> dict[int, list[int]]:
+    """Return, per listed conversation index, the task ids offered to it in call 2."""
+    text = body["messages"][-1]["content"][1]["text"]
+    starts = list(MIDDLE_GROUP.finditer(text))
+    offered: dict[int, list[int]] = {}
+    for number, match in enumerate(starts):
+        end = starts[number + 1].start() if number + 1 < len(starts) else len(text)
+        tasks = [int(task) for task in TASK_OPTION.findall(text[match.end() : end])]
+        for index in match.group(1).split(","):
+            offered[int(index)] = tasks
+    return offered
+
+
+def screen_entry(body: dict, index: int, text: str) -> dict:
+    """Return the default record_screen entry for one conversation of a request."""
+    properties = body["tools"][0]["input_schema"]["properties"]["conversations"]["items"][
+        "properties"
+    ]
+    occupational = "hello" not in text.lower()
+    return {
+        "index": index,
         "is_occupational": occupational,
-        "top_group": top,
-        "middle_group": middle,
+        "top_group": properties["top_group"]["enum"][0] if occupational else "none",
+        "middle_group": properties["middle_group"]["enum"][0] if occupational else "none",
         "interaction_mode": "directive" if occupational else "none",
         "skills": properties["skills"]["items"]["enum"][:1],
         "summary": "The user asked for help with a task.",
         "language": "en",
     }
-    return message([tool_use("record_screen", answer)])
+
+
+def default_answer(body: dict) -> dict:
+    """Return a response choosing the first offered group and skill, or the first task."""
+    if is_task_call(body):
+        entries = [
+            {"index": index, "task_id": tasks[0]} for index, tasks in task_choices(body).items()
+        ]
+        return message([tool_use("record_tasks", {"tasks": entries})])
+    entries = [screen_entry(body, index, text) for index, text in conversations(body).items()]
+    return message([tool_use("record_screen", {"conversations": entries})])
 
 
 def error(status: int, error_type: str, text: str, headers: dict | None = None) -> httpx2.Response:

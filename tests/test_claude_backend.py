@@ -102,14 +102,14 @@ def test_normal_run_stores_records(connection) -> None:
         "tagged", True, 101, "directive", "en", "The user asked for help with a task.", False
     )
     assert stored["b"][:3] == ("tagged", False, None)
-    # a: screen + task; b: screen only.
-    assert len(fake.message_bodies) == 3
+    # One screen request for both, one task request for a.
+    assert len(fake.message_bodies) == 2
     skills = connection.execute("select conversation_id, skill_id from raw.conversation_skills")
     assert sorted(skills.fetchall()) == [("a", "2.A.1.a"), ("b", "2.A.1.a")]
     usage = tagger.usage_metadata()
-    assert usage["llm_calls"] == 3
-    assert usage["cache_creation_input_tokens"] == 6000
-    assert usage["cost_usd"] == pytest.approx(3 * (100 * 1 + 50 * 5 + 2000 * 1.25 + 1000 * 0.1) / 1e6)
+    assert usage["llm_calls"] == 2
+    assert usage["cache_creation_input_tokens"] == 4000
+    assert usage["cost_usd"] == pytest.approx(2 * (100 * 1 + 50 * 5 + 2000 * 1.25 + 1000 * 0.1) / 1e6)
 
 
 def test_task_call_reuses_prefix(connection) -> None:
@@ -119,9 +119,9 @@ def test_task_call_reuses_prefix(connection) -> None:
     screen, task = fake.message_bodies
     for part in ("tools", "tool_choice", "system"):
         assert task[part] == screen[part]
-    assert task["messages"][0] == screen["messages"][0]
+    assert task["messages"][0]["content"][0] == screen["messages"][0]["content"][0]
     assert screen["messages"][0]["content"][0]["cache_control"] == {"type": "ephemeral"}
-    assert "- [101] Write, update" in task["messages"][2]["content"][1]["text"]
+    assert "- [101] Write, update" in task["messages"][0]["content"][1]["text"]
 
 
 def test_rerun_makes_no_calls(connection) -> None:
@@ -169,7 +169,7 @@ def test_long_retry_after_defers_item(connection) -> None:
     add_conversations(connection, {"a": WORK, "b": CHAT})
     long_wait = error(429, "rate_limit_error", "slow down", {"retry-after": "120"})
     fake = FakeClaude([long_wait])
-    tagger = run_tagging(connection, resource(max_retry_after_seconds=0.5), fake)
+    tagger = run_tagging(connection, resource(max_retry_after_seconds=0.5, group_size=1), fake)
     stored = tags(connection)
     # a waits 120 s, above the 0.5 s cap: no sleep, no record, left for the next run.
     assert "a" not in stored
@@ -205,8 +205,9 @@ def test_invalid_tool_input_fails(connection) -> None:
     add_conversations(connection, {"b": CHAT})
 
     def bad_mode(body: dict) -> dict:
-        answer = default_answer(body)["content"][0]["input"]
-        return message([tool_use("record_screen", {**answer, "interaction_mode": "bossy"})])
+        [entry] = default_answer(body)["content"][0]["input"]["conversations"]
+        entries = [{**entry, "interaction_mode": "bossy"}]
+        return message([tool_use("record_screen", {"conversations": entries})])
 
     fake = FakeClaude([bad_mode, bad_mode])
     tagger = run_tagging(connection, resource(), fake)
@@ -219,7 +220,7 @@ def test_invalid_tool_input_fails(connection) -> None:
 
 def test_task_outside_offer_fails(connection) -> None:
     add_conversations(connection, {"a": WORK})
-    wrong = message([tool_use("record_task", {"task_id": 401})])
+    wrong = message([tool_use("record_tasks", {"tasks": [{"index": 1, "task_id": 401}]})])
     fake = FakeClaude([default_answer, wrong, wrong])
     run_tagging(connection, resource(), fake)
     stored = tags(connection)["a"]
@@ -240,7 +241,7 @@ def test_prompt_too_long_trims(connection) -> None:
     assert stored[6] is True
     sent = second["messages"][0]["content"][0]["text"]
     assert len(sent) < len(first["messages"][0]["content"][0]["text"])
-    assert sent.startswith("<conversation>\n<user>\nhello first request")
+    assert sent.startswith('<conversation index="1">\n<user>\nhello first request')
     assert "Sure." in sent
 
 
@@ -270,7 +271,7 @@ def test_long_conversation_trimmed_before_sending(connection) -> None:
     run_tagging(connection, resource(context_window_tokens=30_000, max_tokens=1000), fake)
     sent = conversation_text(fake.message_bodies[0])
     assert tags(connection)["b"][6] is True
-    assert sent.startswith("<conversation>\n<user>\nhello, first request")
+    assert sent.startswith('<conversation index="1">\n<user>\nhello, first request')
     assert "turn49" in sent
     assert "turn2 " not in sent
     assert "<omitted_turns" in sent
@@ -281,7 +282,7 @@ def test_budget_stops_before_exceeding(connection) -> None:
     fake = FakeClaude()
     # A call is estimated at about $0.006 (1,024 output tokens at most) and billed $0.00295
     # by the fake's usage, so the second estimate no longer fits in $0.008.
-    tagger = run_tagging(connection, resource(budget_usd=0.008), fake)
+    tagger = run_tagging(connection, resource(budget_usd=0.008, group_size=1), fake)
     stored = tags(connection)
     assert len(stored) == 1
     assert len(fake.message_bodies) == 1
@@ -303,7 +304,7 @@ def test_batch_mixed_results(connection) -> None:
         return succeeded(params)
 
     fake = FakeClaude(batch_results=results, polls_before_end=1)
-    run_tagging(connection, resource(batch_threshold=2), fake)
+    run_tagging(connection, resource(batch_threshold=2, group_size=1), fake)
     stored = tags(connection)
     assert [stored[key][0] for key in ("b1", "b2", "b3", "b4")] == [
         "tagged", "tagged", "tagged", "failed"
@@ -338,7 +339,7 @@ def test_stopped_batch_resumes_without_resubmitting(connection) -> None:
     add_conversations(connection, {"b1": CHAT, "b2": CHAT + "2"})
     first = FakeClaude(polls_before_end=100)
     CURRENT["fake"] = first
-    tagging = resource(batch_threshold=2)
+    tagging = resource(batch_threshold=2, group_size=1)
     tagger = tagging.build_tagger(connection)
 
     def stop(seconds: float) -> None:
@@ -417,7 +418,8 @@ def test_replay_answers_from_export(connection, tmp_path: Path) -> None:
     run_tagging(connection, resource(), FakeClaude())
     claude_tags = tags(connection)
     recordings = tmp_path / "exchanges.jsonl"
-    assert export_exchanges(connection, recordings) == 3
+    # One screen request for both conversations and one task request.
+    assert export_exchanges(connection, recordings) == 2
     assert WORK not in recordings.read_text()
     connection.execute("delete from raw.llm_cache")
     tagging = Tagging(backend="replay", replay_dir=str(recordings), concurrency=1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import duckdb
@@ -10,7 +11,14 @@ import pytest
 from orchestration import settings
 from orchestration.defs.tagging.replay import export_exchanges
 from orchestration.defs.tagging.resource import Tagging
-from tests.fake_claude import CURRENT, FakeClaude, FakeClaudeTagging, seed_reference
+from tests.fake_claude import (
+    CURRENT,
+    FakeClaude,
+    FakeClaudeTagging,
+    is_task_call,
+    seed_reference,
+)
+from tests.fake_claude import conversations as numbered
 from tests.fixtures.mirror import write_fixture_mirror
 from tests.graph import materialization_metadata, materialize_all, query
 
@@ -69,16 +77,23 @@ def test_both_runs_succeed(runs: dict) -> None:
     assert runs["replay"].success
 
 
-def test_claude_run_calls_twice_per_conversation(runs: dict) -> None:
+def test_claude_run_groups_conversations(runs: dict) -> None:
     conversations, occupational = query(
         runs["claude_warehouse"],
         "select count(*), count(*) filter (where is_occupational) from raw.conversation_tags",
     )[0]
-    # A screen call for each conversation and a task call for each occupational one.
+    bodies = runs["fake"].message_bodies
+    screens = [body for body in bodies if not is_task_call(body)]
+    task_requests = [body for body in bodies if is_task_call(body)]
+    sizes = [len(numbered(body)) for body in screens]
+    # Up to 20 conversations a request (the default group_size); identical texts share one.
     assert occupational > 0
-    assert len(runs["fake"].message_bodies) == conversations + occupational
+    assert max(sizes) <= 20
+    assert sum(sizes) <= conversations
+    assert len(screens) == math.ceil(sum(sizes) / 20)
+    assert 0 < len(task_requests) <= len(screens)
     metadata = materialization_metadata(runs["claude"], ["raw", "conversation_tags"])
-    assert metadata["llm_calls"] == conversations + occupational
+    assert metadata["llm_calls"] == len(bodies)
     assert metadata["cost_usd"] > 0
 
 

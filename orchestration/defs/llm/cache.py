@@ -3,12 +3,18 @@
 Every row carries `source` and `conversation_id`, so forgetting an account deletes its
 cached responses and batch items with the rest of its rows (see conversations/lineage.py).
 A response shared by two conversations with identical text is stored once per conversation.
+
+A request that carries a group of conversations gets one row per conversation, holding only
+that conversation's slice of the response (its entries in the tool input, and an equal share
+of the usage and cost), so forgetting one conversation leaves nothing of it in the rows of
+the others. merge_slices rebuilds the group's response from the slices for replay.
 """
 
 from __future__ import annotations
 
+import copy
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import duckdb
@@ -80,6 +86,9 @@ def ensure_cache_tables(connection: duckdb.DuckDBPyConnection) -> None:
         )
         """
     )
+    # Added with grouped requests; warehouses created before them get the columns here.
+    connection.execute("alter table raw.llm_batch_items add column if not exists item_index integer")
+    connection.execute("alter table raw.llm_batch_items add column if not exists answer_key varchar")
 
 
 def lookup(connection: duckdb.DuckDBPyConnection, cache_key: str) -> CacheEntry | None:
@@ -105,12 +114,72 @@ def lookup(connection: duckdb.DuckDBPyConnection, cache_key: str) -> CacheEntry 
 def lookup_by_request_hash(
     connection: duckdb.DuckDBPyConnection, request_hash: str
 ) -> dict | None:
-    """Return a stored response for a request body's hash, for the replay backend."""
-    row = connection.execute(
-        "select response_json from raw.llm_cache where request_hash = ? limit 1",
+    """Return the response to a request body's hash, merged from its slices, for replay."""
+    rows = connection.execute(
+        """
+        select cache_key, any_value(response_json)
+        from raw.llm_cache
+        where request_hash = ?
+        group by cache_key
+        order by cache_key
+        """,
         [request_hash],
-    ).fetchone()
-    return json.loads(row[0]) if row else None
+    ).fetchall()
+    if not rows:
+        return None
+    return merge_slices([json.loads(response_json) for _, response_json in rows])
+
+
+def _is_indexed_list(value: object) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(entry, dict) and "index" in entry for entry in value
+    )
+
+
+def slice_response(response: dict, index: int, position: int, count: int) -> dict:
+    """Return the part of a group response that belongs to one conversation index.
+
+    Tool inputs keep only the entries with that index. Each usage count is split into
+    `count` near-equal shares, and `position` picks this slice's share, so the shares of
+    all slices add up to the group's usage.
+    """
+    part = copy.deepcopy(response)
+    for block in part.get("content") or []:
+        if block.get("type") != "tool_use" or not isinstance(block.get("input"), dict):
+            continue
+        for key, value in block["input"].items():
+            if _is_indexed_list(value):
+                block["input"][key] = [entry for entry in value if entry["index"] == index]
+    usage = part.get("usage")
+    if isinstance(usage, dict):
+        for key, value in usage.items():
+            if isinstance(value, int) and not isinstance(value, bool):
+                usage[key] = value // count + (1 if position < value % count else 0)
+    return part
+
+
+def merge_slices(slices: Sequence[dict]) -> dict:
+    """Rebuild a group response from its slices: indexed entries joined, usage summed."""
+    merged = copy.deepcopy(slices[0])
+    for part in slices[1:]:
+        for block, other in zip(merged.get("content") or [], part.get("content") or []):
+            if block.get("type") != "tool_use" or not isinstance(block.get("input"), dict):
+                continue
+            for key, value in block["input"].items():
+                extra = (other.get("input") or {}).get(key)
+                if _is_indexed_list(value) and _is_indexed_list(extra):
+                    value.extend(extra)
+        usage, other_usage = merged.get("usage"), part.get("usage") or {}
+        if isinstance(usage, dict):
+            for key, value in usage.items():
+                if isinstance(value, int) and isinstance(other_usage.get(key), int):
+                    usage[key] = value + other_usage[key]
+    for block in merged.get("content") or []:
+        if block.get("type") == "tool_use" and isinstance(block.get("input"), dict):
+            for key, value in block["input"].items():
+                if _is_indexed_list(value):
+                    block["input"][key] = sorted(value, key=lambda entry: entry["index"])
+    return merged
 
 
 @dataclass(frozen=True)
@@ -120,6 +189,10 @@ class CacheOwner:
     source: str
     conversation_id: str
     purpose: str
+    # Set for a request that carries a group of conversations: the conversation's index in
+    # the request, and the key its slice of the response is stored under.
+    item_index: int | None = None
+    answer_key: str | None = None
 
 
 def store(

@@ -338,7 +338,13 @@ class CallRunner:
             [batch.id, purpose, len(calls)],
         )
         self.connection.executemany(
-            "insert or replace into raw.llm_batch_items values (?, ?, ?, ?, ?, ?, ?, 'submitted', null)",
+            """
+            insert or replace into raw.llm_batch_items (
+                batch_id, custom_id, cache_key, request_hash, source, conversation_id,
+                purpose, state, error_json, item_index, answer_key
+            )
+            values (?, ?, ?, ?, ?, ?, ?, 'submitted', null, ?, ?)
+            """,
             [
                 (
                     batch.id,
@@ -348,6 +354,8 @@ class CallRunner:
                     owner.source,
                     owner.conversation_id,
                     owner.purpose,
+                    owner.item_index,
+                    owner.answer_key,
                 )
                 for call in calls
                 for owner in call.owners
@@ -378,18 +386,19 @@ class CallRunner:
                 break
             self.sleep(self.settings.batch_poll_seconds)
         items: dict[str, list[tuple]] = {}
-        for custom_id, cache_key, request_hash, source, conversation_id, purpose in (
-            self.connection.execute(
-                """
-                select custom_id, cache_key, request_hash, source, conversation_id, purpose
-                from raw.llm_batch_items where batch_id = ?
-                """,
-                [batch_id],
-            ).fetchall()
-        ):
-            items.setdefault(custom_id, []).append(
-                (cache_key, request_hash, cache.CacheOwner(source, conversation_id, purpose))
-            )
+        for (
+            custom_id, cache_key, request_hash, source, conversation_id, purpose, item_index,
+            answer_key,
+        ) in self.connection.execute(
+            """
+            select custom_id, cache_key, request_hash, source, conversation_id, purpose,
+                item_index, answer_key
+            from raw.llm_batch_items where batch_id = ?
+            """,
+            [batch_id],
+        ).fetchall():
+            owner = cache.CacheOwner(source, conversation_id, purpose, item_index, answer_key)
+            items.setdefault(custom_id, []).append((cache_key, request_hash, owner))
         results: dict[str, tuple[str, dict | None]] = {}
         for entry in self.client.messages.batches.results(batch_id):
             line = entry.model_dump(mode="json", exclude_none=True)
@@ -452,6 +461,12 @@ class CallRunner:
             ]
         if not owners:
             return
+        grouped = [owner for owner in owners if owner.item_index is not None]
+        if grouped:
+            self._store_slices(call, grouped, response, cost_usd=cost_usd, via_batch=via_batch)
+            owners = [owner for owner in owners if owner.item_index is None]
+            if not owners:
+                return
         cache.store(
             self.connection,
             cache_key=call.cache_key,
@@ -464,6 +479,32 @@ class CallRunner:
             cost_usd=cost_usd,
             via_batch=via_batch,
         )
+
+    def _store_slices(
+        self,
+        call: Call,
+        owners: list[cache.CacheOwner],
+        response: dict,
+        *,
+        cost_usd: float,
+        via_batch: bool,
+    ) -> None:
+        """Store each conversation's slice of a group response under its answer key."""
+        indexes = sorted({owner.item_index for owner in owners})
+        for position, index in enumerate(indexes):
+            members = [owner for owner in owners if owner.item_index == index]
+            cache.store(
+                self.connection,
+                cache_key=members[0].answer_key or call.cache_key,
+                request_hash=call.request_hash,
+                owners=members,
+                model=self.settings.model,
+                prompt_version=self.settings.prompt_version,
+                hierarchy_version=self.settings.hierarchy_version,
+                response=cache.slice_response(response, index, position, len(indexes)),
+                cost_usd=cost_usd / len(indexes),
+                via_batch=via_batch,
+            )
 
 
 def _error_fields(error: anthropic.APIStatusError) -> tuple[str, str]:

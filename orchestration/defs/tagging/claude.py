@@ -1,22 +1,30 @@
-"""Claude tagging backend: two tool-use calls per conversation that share a cached prefix.
+"""Claude tagging backend: two tool-use calls per group of conversations, sharing a cached prefix.
 
-Call 1 sends the instructions with the top and middle groups of the task hierarchy (system
-block, cache_control) and the scrubbed conversation (user block, cache_control). The model
-calls record_screen with the screen, the groups, the mode, skills, summary and language. Call 2, only for
-occupational conversations, repeats that prefix, adds call 1's answer and the tasks of the
-chosen middle group, and gets one task id. The conversation is thus billed once as a cache
-write (1.25x) and once as a cache read (0.1x).
+Conversations are sent in groups (at most `group_size` conversations and `group_max_chars`
+characters), each numbered by an index. Call 1 sends the instructions with the top and
+middle groups of the task hierarchy (system block, cache_control) and the group's scrubbed
+conversations (one user block, cache_control). The model calls record_screen with one entry
+per index: the screen, the groups, the mode, skills, summary and language. Call 2, when any
+conversation of the group is occupational, repeats that prefix and block, adds each chosen
+middle group's tasks once with the indexes that chose it, and gets one task id per index.
+A conversation is thus billed once as a cache write (1.25x) and once as a cache read
+(0.1x), and the shared prefix is read twice per group instead of twice per conversation.
+
+Each conversation's answer is cached on its own (its slice of the group response, keyed by
+its text), so reruns and forgetting work per conversation. A conversation whose entry is
+missing or invalid is sent again alone, once, and then fails.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from itertools import zip_longest
 
 import duckdb
 
+from orchestration.defs.llm import cache
 from orchestration.defs.llm.cache import CacheOwner
 from orchestration.defs.llm.client import canonical_json, request_hash
 from orchestration.defs.llm.pricing import Prices
@@ -34,10 +42,26 @@ CHARS_PER_TOKEN = 2.0
 PROMPT_MARGIN_TOKENS = 8_000
 LANGUAGE_CODE = re.compile(r"^[a-z]{2}$")
 MAX_SUMMARY_CHARS = 600
+# anthropic 2.x rejects a non-streaming request whose max_tokens could take more than ten
+# minutes; 21,333 is the largest value it accepts for this model family.
+MAX_REQUEST_OUTPUT_TOKENS = 21_333
 
 
 class InvalidAnswer(ValueError):
     """A model response that is cut off, has no tool call, or has values outside the schema."""
+
+
+@dataclass(eq=False)
+class _Slot:
+    """One distinct conversation text in a request; identical texts share one slot."""
+
+    key: str
+    items: list
+    index: int = 0
+
+    @property
+    def text(self) -> str:
+        return self.items[0].text
 
 
 @dataclass
@@ -47,10 +71,13 @@ class _Item:
     trimmed: bool
     budget_chars: int
     screen: dict | None = None
-    screen_block: dict | None = None
     task_id: int | None = None
     failure: str | None = None
     deferred: bool = False
+    # The call-1 request's conversations as (index, text), and this item's index in it;
+    # call 2 repeats the same block so that it is read from the prompt cache.
+    block: tuple[tuple[int, str], ...] | None = None
+    index: int | None = None
 
     @property
     def owner_key(self) -> tuple[str, str]:
@@ -107,18 +134,41 @@ class ClaudeTagger:
     backend: str = "claude"
     prompt_version: str = prompts.PROMPT_VERSION
     log: Callable[[str], None] = print
+    # Conversations per request at most, and their rendered characters at most.
+    group_size: int = 20
+    group_max_chars: int = 60_000
+    _top_alias: dict = field(default_factory=dict, init=False, repr=False)
+    _middle_alias: dict = field(default_factory=dict, init=False, repr=False)
+    _middle_by_alias: dict = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
+        if self.group_size < 1:
+            raise ValueError(f"group_size must be at least 1, got {self.group_size}")
+        self._top_alias = {
+            top[0]: f"t{number}" for number, top in enumerate(self.hierarchy.top_groups, 1)
+        }
+        self._middle_alias = {
+            middle[0]: f"m{number}"
+            for number, middle in enumerate(self.hierarchy.middle_groups, 1)
+        }
+        self._middle_by_alias = {alias: real for real, alias in self._middle_alias.items()}
+        self._middle_names = {middle[0]: middle[2] for middle in self.hierarchy.middle_groups}
+
         self._system_text = prompts.render_system(
-            self.hierarchy.top_groups, self.hierarchy.middle_groups, self.skills
+            [(self._top_alias[top[0]], top[1], top[2]) for top in self.hierarchy.top_groups],
+            [
+                (self._middle_alias[middle[0]], self._top_alias.get(middle[1], ""), *middle[2:])
+                for middle in self.hierarchy.middle_groups
+            ],
+            self.skills,
         )
         self._tools = prompts.tools(
-            [top[0] for top in self.hierarchy.top_groups],
-            [middle[0] for middle in self.hierarchy.middle_groups],
+            list(self._top_alias.values()),
+            list(self._middle_alias.values()),
             [skill[0] for skill in self.skills],
         )
-        self._middle_ids = {middle[0] for middle in self.hierarchy.middle_groups}
         self._skill_ids = {skill[0] for skill in self.skills}
+
         prefix_chars = len(self._system_text) + len(canonical_json(self._tools))
         free_tokens = (
             self.context_window_tokens
@@ -132,6 +182,8 @@ class ClaudeTagger:
                 f"more than the context window of {self.context_window_tokens}"
             )
         self._conversation_budget = int(free_tokens * CHARS_PER_TOKEN)
+        # A group leaves half the budget free for the larger output limit of a group request.
+        self._group_chars = min(self.group_max_chars, self._conversation_budget // 2)
 
     @property
     def task_count(self) -> int:
@@ -147,41 +199,64 @@ class ClaudeTagger:
 
     # Request bodies -----------------------------------------------------------------------
 
-    def _base_body(self, item: _Item) -> dict:
+    def _base_body(self, block: Sequence[tuple[int, str]]) -> dict:
+        max_tokens = min(self.max_tokens * max(1, len(block)), MAX_REQUEST_OUTPUT_TOKENS)
         return {
             "model": self.model,
-            "max_tokens": self.max_tokens,
+            "max_tokens": max(self.max_tokens, max_tokens),
             "tools": self._tools,
             "tool_choice": {"type": "any"},
             "system": [{"type": "text", "text": self._system_text, "cache_control": CACHE_CONTROL}],
             "messages": [
                 {
                     "role": "user",
-                    "content": [{"type": "text", "text": item.text, "cache_control": CACHE_CONTROL}],
+                    "content": [
+                        {
+                            "type": "text",
+                            "text": prompts.render_conversations(block),
+                            "cache_control": CACHE_CONTROL,
+                        }
+                    ],
                 }
             ],
         }
 
-    def _screen_body(self, item: _Item) -> dict:
-        return self._base_body(item)
+    def _screen_body(self, block: Sequence[tuple[int, str]], slots: Sequence[_Slot]) -> dict:
+        return self._base_body(block)
 
-    def _task_body(self, item: _Item) -> dict:
-        body = self._base_body(item)
-        block = item.screen_block or {}
-        middle = item.screen["middle_group"] if item.screen else ""
-        body["messages"] += [
-            {"role": "assistant", "content": [block]},
-            {
-                "role": "user",
-                "content": [
-                    {"type": "tool_result", "tool_use_id": block.get("id", ""), "content": "Recorded."},
-                    {"type": "text", "text": prompts.render_tasks(self.hierarchy.tasks.get(middle, []))},
-                ],
-            },
+    def _task_body(self, block: Sequence[tuple[int, str]], slots: Sequence[_Slot]) -> dict:
+        by_middle: dict[str, list[int]] = {}
+        for slot in slots:
+            by_middle.setdefault(slot.items[0].screen["middle_group"], []).append(slot.index)
+        choices = [
+            (
+                self._middle_alias[middle],
+                self._middle_names.get(middle, ""),
+                self.hierarchy.tasks.get(middle, []),
+                sorted(indexes),
+            )
+            for middle, indexes in by_middle.items()
         ]
+        body = self._base_body(block)
+        body["messages"][0]["content"].append(
+            {"type": "text", "text": prompts.render_task_request(choices)}
+        )
         return body
 
-    def _call(self, item: _Item, body: dict, purpose: str) -> Call:
+    def _answer_key(self, item: _Item, purpose: str) -> str:
+        """Return the cache key of one conversation's answer, independent of its group."""
+        material = {
+            "prompt_version": self.prompt_version,
+            "model": self.model,
+            "hierarchy_version": self.hierarchy.version,
+            "purpose": purpose,
+            "conversation": item.text,
+        }
+        if purpose == "tag_task":
+            material["middle_group"] = item.screen["middle_group"]
+        return request_hash(material)
+
+    def _call(self, body: dict, slots: Sequence[_Slot], purpose: str) -> Call:
         key_material = {
             "prompt_version": self.prompt_version,
             "model": self.model,
@@ -190,35 +265,45 @@ class ClaudeTagger:
         }
         body_chars = len(canonical_json(body))
         estimate = (body_chars / 4) * self.prices.cache_write / 1e6 + (
-            self.max_tokens * self.prices.output / 1e6
+            body["max_tokens"] * self.prices.output / 1e6
         )
-        owner = CacheOwner(item.conversation.source, item.conversation.conversation_id, purpose)
-        return Call(request_hash(key_material), request_hash(body), body, [owner], estimate)
+        owners = [
+            CacheOwner(
+                item.conversation.source,
+                item.conversation.conversation_id,
+                purpose,
+                slot.index,
+                slot.key,
+            )
+            for slot in slots
+            for item in slot.items
+        ]
+        return Call(request_hash(key_material), request_hash(body), body, owners, estimate)
 
     # Answers ------------------------------------------------------------------------------
 
-    def _tool_input(self, response: dict, tool: str) -> tuple[dict, dict]:
+    def _tool_entries(self, response: dict, tool: str, field_name: str) -> list[dict]:
         if response.get("stop_reason") == "max_tokens":
             raise InvalidAnswer("response cut off at max_tokens")
         for block in response.get("content") or []:
             if block.get("type") == "tool_use" and block.get("name") == tool:
-                if not isinstance(block.get("input"), dict):
-                    raise InvalidAnswer(f"{tool} input is not a JSON object")
-                return block["input"], block
+                entries = (block.get("input") or {}).get(field_name)
+                if not isinstance(entries, list):
+                    raise InvalidAnswer(f"{tool} input has no {field_name} list")
+                return [entry for entry in entries if isinstance(entry, dict)]
         raise InvalidAnswer(f"no {tool} tool call in the response")
 
-    def _parse_screen(self, response: dict) -> tuple[dict, dict]:
-        answer, block = self._tool_input(response, prompts.SCREEN_TOOL)
-        occupational = answer.get("is_occupational")
-        middle = answer.get("middle_group")
-        mode = answer.get("interaction_mode")
-        skills = answer.get("skills")
-        summary = answer.get("summary")
-        language = answer.get("language")
+    def _screen_entry(self, entry: dict) -> dict:
+        occupational = entry.get("is_occupational")
+        middle_alias = entry.get("middle_group")
+        mode = entry.get("interaction_mode")
+        skills = entry.get("skills")
+        summary = entry.get("summary")
+        language = entry.get("language")
         if not isinstance(occupational, bool):
             raise InvalidAnswer("is_occupational is not a boolean")
-        if occupational and middle not in self._middle_ids:
-            raise InvalidAnswer(f"middle_group {middle!r} is not an offered group")
+        if occupational and middle_alias not in self._middle_by_alias:
+            raise InvalidAnswer(f"middle_group {middle_alias!r} is not an offered group")
         if mode not in INTERACTION_MODES:
             raise InvalidAnswer(f"interaction_mode {mode!r} is not a known mode")
         if not isinstance(skills, list) or any(skill not in self._skill_ids for skill in skills):
@@ -227,78 +312,230 @@ class ClaudeTagger:
             raise InvalidAnswer("summary is empty")
         if not isinstance(language, str) or not LANGUAGE_CODE.match(language):
             raise InvalidAnswer(f"language {language!r} is not an ISO 639-1 code")
-        clean_block = {key: block[key] for key in ("type", "id", "name", "input") if key in block}
-        return answer, clean_block
+        return {
+            **entry,
+            "middle_group": self._middle_by_alias.get(middle_alias) if occupational else None,
+        }
 
-    def _parse_task(self, item: _Item, response: dict) -> int:
-        answer, _ = self._tool_input(response, prompts.TASK_TOOL)
-        task_id = answer.get("task_id")
-        offered = {task for task, _ in self.hierarchy.tasks.get(item.screen["middle_group"], [])}
-        if not isinstance(task_id, int) or task_id not in offered:
+    def _accept(self, purpose: str, items: Sequence[_Item], entry: dict) -> None:
+        """Check one conversation's entry and store it on the items; raise InvalidAnswer."""
+        if purpose == "tag_screen":
+            screen = self._screen_entry(entry)
+            for item in items:
+                item.screen = screen
+            return
+        task_id = entry.get("task_id")
+        middle = items[0].screen["middle_group"]
+        offered = {task for task, _ in self.hierarchy.tasks.get(middle, [])}
+        if not isinstance(task_id, int) or isinstance(task_id, bool) or task_id not in offered:
             raise InvalidAnswer(f"task_id {task_id!r} is not one of the offered tasks")
-        return task_id
+        for item in items:
+            item.task_id = task_id
+
+    def _entries_by_index(self, response: dict, purpose: str) -> dict[int, dict]:
+        if purpose == "tag_screen":
+            entries = self._tool_entries(response, prompts.SCREEN_TOOL, "conversations")
+        else:
+            entries = self._tool_entries(response, prompts.TASK_TOOL, "tasks")
+        by_index: dict[int, dict] = {}
+        repeated: set[int] = set()
+        for entry in entries:
+            index = entry.get("index")
+            if index in by_index:
+                repeated.add(index)
+            by_index[index] = entry
+        for index in repeated:
+            by_index.pop(index)
+        return by_index
 
     # Stages -------------------------------------------------------------------------------
 
-    def _run_stage(
-        self,
-        items: list[_Item],
-        build: Callable[[_Item], dict],
-        accept: Callable[[_Item, dict], None],
-        purpose: str,
-    ) -> None:
-        """Send one call per item; an invalid answer or a too-long prompt gets one retry.
+    def _slots(self, items: Iterable[_Item], purpose: str) -> list[_Slot]:
+        slots: dict[str, _Slot] = {}
+        for item in items:
+            key = self._answer_key(item, purpose)
+            slots.setdefault(key, _Slot(key, [])).items.append(item)
+        return list(slots.values())
 
-        The retry skips the cache, since the cached answer is the invalid one. Other API
-        errors (such as a rejected request) fail the item at once.
+    def _from_cache(self, slots: list[_Slot], purpose: str) -> list[_Slot]:
+        """Apply stored responses to the slots; return the slots still to send."""
+        settings = self.runner.settings
+        if not settings.read_cache:
+            return slots
+        missing = []
+        for slot in slots:
+            entry = cache.lookup(self.connection, slot.key)
+            if entry is None:
+                missing.append(slot)
+                continue
+            self.runner.totals.cache_hits += 1
+            try:
+                entries = list(self._entries_by_index(entry.response, purpose).values())
+                if len(entries) != 1:
+                    raise InvalidAnswer("the stored response has no single entry")
+                self._accept(purpose, slot.items, entries[0])
+            except InvalidAnswer:
+                missing.append(slot)
+                continue
+            if settings.write_cache:
+                # Rows for conversations that share the text, so each can be forgotten alone.
+                self._store_copies(slot, entry.response, purpose)
+        return missing
+
+    def _store_copies(self, slot: _Slot, response: dict, purpose: str) -> None:
+        owners = [
+            CacheOwner(item.conversation.source, item.conversation.conversation_id, purpose)
+            for item in slot.items
+            if self.connection.execute(
+                "select 1 from raw.llm_cache where cache_key = ? and source = ? "
+                "and conversation_id = ?",
+                [slot.key, item.conversation.source, item.conversation.conversation_id],
+            ).fetchone()
+            is None
+        ]
+        if not owners:
+            return
+        row = self.connection.execute(
+            "select request_hash from raw.llm_cache where cache_key = ? limit 1", [slot.key]
+        ).fetchone()
+        cache.store(
+            self.connection,
+            cache_key=slot.key,
+            request_hash=row[0],
+            owners=owners,
+            model=self.model,
+            prompt_version=self.prompt_version,
+            hierarchy_version=self.hierarchy.version,
+            response=response,
+            cost_usd=0.0,
+            via_batch=False,
+        )
+
+    def _pack(self, slots: Sequence[_Slot]) -> list[list[_Slot]]:
+        """Split slots into groups within group_size and the group's character limit."""
+        groups: list[list[_Slot]] = []
+        current: list[_Slot] = []
+        chars = 0
+        for slot in slots:
+            size = len(slot.text)
+            if current and (len(current) >= self.group_size or chars + size > self._group_chars):
+                groups.append(current)
+                current, chars = [], 0
+            current.append(slot)
+            chars += size
+        if current:
+            groups.append(current)
+        return groups
+
+    def _screen_groups(self, slots: Sequence[_Slot]) -> list[tuple[tuple, list[_Slot]]]:
+        planned = []
+        for group in self._pack(slots):
+            for index, slot in enumerate(group, 1):
+                slot.index = index
+            block = tuple((slot.index, slot.text) for slot in group)
+            for slot in group:
+                for item in slot.items:
+                    item.block, item.index = block, slot.index
+            planned.append((block, group))
+        return planned
+
+    def _task_groups(self, slots: Sequence[_Slot]) -> list[tuple[tuple, list[_Slot]]]:
+        """Group task slots by the call-1 block they were screened in, so it is cache-read."""
+        by_block: dict[tuple, list[_Slot]] = {}
+        fresh = []
+        for slot in slots:
+            item = slot.items[0]
+            if item.block is None:
+                fresh.append(slot)
+                continue
+            slot.index = item.index
+            by_block.setdefault(item.block, []).append(slot)
+        planned = list(by_block.items())
+        planned.extend(self._screen_groups(fresh))
+        return planned
+
+    def _run_stage(self, items: list[_Item], purpose: str) -> None:
+        """Send one request per group; a missing or invalid entry is sent again alone, once.
+
+        Conversations with a stored response are not sent. Other API errors (such as a
+        rejected request) fail every conversation of the group.
         """
-        pending = items
-        for attempt in range(2):
-            if not pending:
-                return
-            calls = {id(item): self._call(item, build(item), purpose) for item in pending}
-            outcomes = self.runner.run(list(calls.values()), use_cache=attempt == 0)
-            retry = []
-            for item in pending:
-                outcome = outcomes[calls[id(item)].cache_key]
-                reason, retryable = self._apply(item, outcome, accept)
+        slots = self._from_cache(self._slots(items, purpose), purpose)
+        if not slots:
+            return
+        plan = self._screen_groups if purpose == "tag_screen" else self._task_groups
+        retry = self._send(plan(slots), purpose, last=False)
+        for slot in retry:
+            for item in slot.items:
+                item.block = None
+        solo = [group for slot in retry for group in plan([slot])]
+        self._send(solo, purpose, last=True)
+
+    def _send(
+        self, groups: list[tuple[tuple, list[_Slot]]], purpose: str, *, last: bool
+    ) -> list[_Slot]:
+        """Run the groups' requests and apply their answers; return the slots to send again."""
+        if not groups:
+            return []
+        build = self._screen_body if purpose == "tag_screen" else self._task_body
+        calls = [(self._call(build(block, slots), slots, purpose), slots) for block, slots in groups]
+        outcomes = self.runner.run([call for call, _ in calls], use_cache=False)
+        retry: list[_Slot] = []
+        for call, slots in calls:
+            outcome = outcomes[call.cache_key]
+            for slot, reason in self._apply(outcome, slots, purpose).items():
                 if reason is None:
                     continue
-                if retryable and attempt == 0:
-                    retry.append(item)
+                if last:
+                    for item in slot.items:
+                        item.failure = reason
                 else:
-                    item.failure = reason
-            pending = retry
+                    retry.append(slot)
+        return retry
 
-    def _apply(
-        self, item: _Item, outcome: Outcome, accept: Callable[[_Item, dict], None]
-    ) -> tuple[str | None, bool]:
-        """Return why the outcome cannot be used (None when it was used) and if a retry may help."""
+    def _apply(self, outcome: Outcome, slots: list[_Slot], purpose: str) -> dict:
+        """Return, per slot, why its answer cannot be used (None when it was used)."""
         if outcome.deferred_reason is not None:
-            item.deferred = True
-            return None, False
+            for slot in slots:
+                for item in slot.items:
+                    item.deferred = True
+            return {}
         if outcome.response is None:
             reason = f"{outcome.error_type}: {outcome.error_message}"
             too_long = outcome.error_type == "invalid_request_error" and "too long" in (
                 outcome.error_message or ""
             )
-            if too_long:
-                item.budget_chars = min(item.budget_chars, len(item.text)) // 2
-                item.text, item.trimmed = render_conversation(item.conversation, item.budget_chars)
-                item.trimmed = True
-            return reason, too_long
+            if not too_long:
+                for slot in slots:
+                    for item in slot.items:
+                        item.failure = reason
+                return {}
+            if len(slots) == 1:
+                for item in slots[0].items:
+                    item.budget_chars = min(item.budget_chars, len(item.text)) // 2
+                    item.text, _ = render_conversation(item.conversation, item.budget_chars)
+                    item.trimmed = True
+            return {slot: reason for slot in slots}
         try:
-            accept(item, outcome.response)
+            entries = self._entries_by_index(outcome.response, purpose)
         except InvalidAnswer as error:
-            self.runner.totals.count("invalid_answers")
-            return f"invalid answer: {error}", True
-        return None, False
-
-    def _accept_screen(self, item: _Item, response: dict) -> None:
-        item.screen, item.screen_block = self._parse_screen(response)
-
-    def _accept_task(self, item: _Item, response: dict) -> None:
-        item.task_id = self._parse_task(item, response)
+            self.runner.totals.count("invalid_answers", len(slots))
+            return {slot: f"invalid answer: {error}" for slot in slots}
+        reasons: dict = {}
+        for slot in slots:
+            entry = entries.get(slot.index)
+            if entry is None:
+                self.runner.totals.count("invalid_answers")
+                reasons[slot] = f"invalid answer: no entry for conversation index {slot.index}"
+                continue
+            try:
+                self._accept(purpose, slot.items, entry)
+            except InvalidAnswer as error:
+                self.runner.totals.count("invalid_answers")
+                reasons[slot] = f"invalid answer: {error}"
+                continue
+            reasons[slot] = None
+        return reasons
 
     def tag(self, conversations: Sequence[ConversationText]) -> list[TagRecord]:
         """Tag a batch; conversations deferred by throttling or the budget get no record."""
@@ -306,13 +543,13 @@ class ClaudeTagger:
         for conversation in conversations:
             text, trimmed = render_conversation(conversation, self._conversation_budget)
             items.append(_Item(conversation, text, trimmed, self._conversation_budget))
-        self._run_stage(items, self._screen_body, self._accept_screen, "tag_screen")
+        self._run_stage(items, "tag_screen")
         occupational = [
             item
             for item in items
             if item.screen is not None and item.screen["is_occupational"] and not item.failure
         ]
-        self._run_stage(occupational, self._task_body, self._accept_task, "tag_task")
+        self._run_stage(occupational, "tag_task")
         return [record for item in items if (record := self._record(item)) is not None]
 
     def _record(self, item: _Item) -> TagRecord | None:

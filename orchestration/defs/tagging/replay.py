@@ -23,7 +23,7 @@ import duckdb
 import httpx2
 
 from orchestration import settings
-from orchestration.defs.llm.cache import lookup_by_request_hash
+from orchestration.defs.llm.cache import lookup_by_request_hash, merge_slices
 from orchestration.defs.llm.client import canonical_json, request_hash
 
 
@@ -128,27 +128,46 @@ def export_exchanges(connection: duckdb.DuckDBPyConnection, path: Path) -> int:
     """Write one JSONL line per distinct request in raw.llm_cache; return the line count.
 
     Lines contain the request hash and the response only, never the request. A recording thus
-    contains the model's tool inputs (summaries, ids) and no conversation text.
+    contains the model's tool inputs (summaries, ids) and no conversation text. The response
+    to a grouped request is rebuilt from the slices its conversations stored.
     """
-    rows = connection.execute(
+    cursor = connection.execute(
         """
-        select request_hash, any_value(model), any_value(purpose), any_value(response_json)
+        select request_hash, cache_key, any_value(model), any_value(purpose),
+            any_value(response_json)
         from raw.llm_cache
-        group by request_hash
-        order by request_hash
+        group by request_hash, cache_key
+        order by request_hash, cache_key
         """
-    ).fetchall()
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
+    count = 0
     with path.open("w", encoding="utf-8") as handle:
-        for digest, model, purpose, response_json in rows:
+        current: str | None = None
+        model = purpose = None
+        slices: list[dict] = []
+
+        def write() -> None:
             line = {
-                "request_hash": digest,
+                "request_hash": current,
                 "model": model,
                 "purpose": purpose,
-                "response": json.loads(response_json),
+                "response": merge_slices(slices),
             }
             handle.write(canonical_json(line) + "\n")
-    return len(rows)
+
+        while rows := cursor.fetchmany(1000):
+            for digest, _, row_model, row_purpose, response_json in rows:
+                if digest != current:
+                    if current is not None:
+                        write()
+                        count += 1
+                    current, model, purpose, slices = digest, row_model, row_purpose, []
+                slices.append(json.loads(response_json))
+        if current is not None:
+            write()
+            count += 1
+    return count
 
 
 def main(argv: list[str] | None = None) -> int:

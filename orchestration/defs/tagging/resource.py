@@ -47,7 +47,12 @@ class Tagging(dg.ConfigurableResource):
     # ANTHROPIC_API_KEY through dg.EnvVar; only the claude and hybrid backends need it.
     api_key: str | None = None
     model: str = DEFAULT_MODEL
+    # Output limit per conversation. A request for a group of n conversations gets n times
+    # this, at most 21,333, the largest non-streaming limit that anthropic 2.x accepts.
     max_tokens: int = 1024
+    # Conversations sent in one request at most, and their characters at most.
+    group_size: int = 20
+    group_max_chars: int = 60_000
     # Messages API requests in flight at once.
     concurrency: int = 4
     # Requests per stage from which the Message Batches API is used; None never uses it.
@@ -106,6 +111,8 @@ class Tagging(dg.ConfigurableResource):
             validate_settings(self.model, self.max_tokens, self.max_retries)
             if self.concurrency < 1:
                 raise ValueError(f"concurrency must be at least 1, got {self.concurrency}")
+            if self.group_size < 1:
+                raise ValueError(f"group_size must be at least 1, got {self.group_size}")
             if self.budget_usd is not None and self.budget_usd < 0:
                 raise ValueError(f"budget_usd must be 0 or more, got {self.budget_usd}")
         return self
@@ -189,6 +196,8 @@ class Tagging(dg.ConfigurableResource):
             # Hybrid's Claude tags are ordinary claude rows, so both backends share them.
             backend="replay" if self.backend == "replay" else "claude",
             log=log,
+            group_size=self.group_size,
+            group_max_chars=self.group_max_chars,
         )
         if self.backend in KEYED_BACKENDS:
             runner.resume_batches()
