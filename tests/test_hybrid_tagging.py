@@ -26,13 +26,14 @@ from orchestration.defs.tagging.store import read_texts
 from orchestration.defs.warehouse.resource import Warehouse
 from tests.fake_claude import (
     CURRENT,
-    TASK_OPTION,
     FakeClaude,
     FakeClaudeTagging,
     conversation_text,
+    conversations,
     is_task_call,
     message,
     seed_reference,
+    task_choices,
     tool_use,
 )
 from tests.graph import materialization_metadata
@@ -98,27 +99,40 @@ def fixture_texts() -> dict[str, str]:
 
 
 def topic_answer(body: dict) -> dict:
-    """Respond as Claude might: cooking under Menu planning (learning), code under Programming."""
+    """Respond as Claude might: cooking under the second middle group (learning), code under
+    the first (directive), greetings as not occupational."""
     if is_task_call(body):
-        offered = TASK_OPTION.findall(body["messages"][-1]["content"][1]["text"])
-        return message([tool_use("record_task", {"task_id": int(offered[0])})])
-    text = conversation_text(body).lower()
-    if "hello" in text:
-        occupational, top, middle, mode = False, "none", "none", "none"
-    elif "menu" in text or "meal" in text:
-        occupational, top, middle, mode = True, "T2", "M2", "learning"
-    else:
-        occupational, top, middle, mode = True, "T1", "M1", "directive"
-    answer = {
-        "is_occupational": occupational,
-        "top_group": top,
-        "middle_group": middle,
-        "interaction_mode": mode,
-        "skills": ["2.A.1.a"],
-        "summary": "The user asked for help with a task.",
-        "language": "en",
-    }
-    return message([tool_use("record_screen", answer)])
+        entries = [
+            {"index": index, "task_id": tasks[0]} for index, tasks in task_choices(body).items()
+        ]
+        return message([tool_use("record_tasks", {"tasks": entries})])
+    properties = body["tools"][0]["input_schema"]["properties"]["conversations"]["items"][
+        "properties"
+    ]
+    tops = [value for value in properties["top_group"]["enum"] if value != "none"]
+    middles = [value for value in properties["middle_group"]["enum"] if value != "none"]
+    entries = []
+    for index, text in conversations(body).items():
+        lowered = text.lower()
+        if "hello" in lowered:
+            occupational, top, middle, mode = False, "none", "none", "none"
+        elif "menu" in lowered or "meal" in lowered:
+            occupational, top, middle, mode = True, tops[-1], middles[1], "learning"
+        else:
+            occupational, top, middle, mode = True, tops[0], middles[0], "directive"
+        entries.append(
+            {
+                "index": index,
+                "is_occupational": occupational,
+                "top_group": top,
+                "middle_group": middle,
+                "interaction_mode": mode,
+                "skills": ["2.A.1.a"],
+                "summary": "The user asked for help with a task.",
+                "language": "en",
+            }
+        )
+    return message([tool_use("record_screen", {"conversations": entries})])
 
 
 class TopicClaude(FakeClaude):
@@ -172,6 +186,9 @@ def hybrid_resource(**overrides) -> Tagging:
         "learn_held_back_fraction": 0.4,
         "escalate_below": 1.5,
         "max_escalations": 3,
+        # One conversation per request keeps the call counts below per conversation;
+        # grouping has its own tests.
+        "group_size": 1,
     }
     settings.update(overrides)
     return FakeClaudeTagging(**settings)
