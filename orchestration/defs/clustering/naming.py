@@ -28,10 +28,26 @@ FALLBACK_DESCRIPTION = "No term appears in enough of the sampled requests to nam
 
 @dataclass(frozen=True)
 class ClusterLabel:
-    """A cluster's short name and one-sentence description."""
+    """A cluster's short name and description, or why no label could be made."""
 
     name: str
     description: str
+    # Set when a model namer returned no usable label; the cluster is then withheld.
+    failure: str | None = None
+
+
+@dataclass(frozen=True)
+class NamingRequest:
+    """The samples one cluster is named from, and the conversations they came from.
+
+    `owners` contains the (source, conversation_id) keys of the summaries in the samples,
+    empty above the base level where the samples are child-cluster names.
+    """
+
+    level: int
+    inside: Sequence[str]
+    outside: Sequence[str]
+    owners: Sequence[tuple[str, str]] = ()
 
 
 class Namer(Protocol):
