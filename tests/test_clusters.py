@@ -301,3 +301,26 @@ def test_local_model_embedder_rows_are_unit_length() -> None:
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     assert embedder.encode([]).shape == (0, 384)
     assert float(vectors[0] @ vectors[1]) < 0.99
+
+
+def test_namer_prefers_verbatim_phrase() -> None:
+    inside = [
+        f"Please write a cover letter for a {job} job."
+        for job in "sales nurse chef pilot baker".split()
+    ] * 2
+    outside = [
+        f"Plan a trip to the {place} coast." for place in "north south east west".split()
+    ] * 2
+    label = OfflineNamer(inside + outside, min_term_documents=3).label(inside, outside)
+    assert label.name.startswith("Cover letter")
+
+
+def test_namer_skips_blocked_words() -> None:
+    inside = [
+        f"why is this fucking {thing} broken again" for thing in "printer laptop phone".split()
+    ] * 3
+    outside = ["bake bread with rye flour"] * 6
+    label = OfflineNamer(inside + outside, min_term_documents=3).label(inside, outside)
+    assert "fuck" not in label.name.lower()
+    assert "fuck" not in label.description.lower()
+    assert "broken" in label.name.lower()
