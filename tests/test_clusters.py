@@ -306,10 +306,10 @@ def test_local_model_embedder_rows_are_unit_length() -> None:
 def test_namer_prefers_verbatim_phrase() -> None:
     inside = [
         f"Please write a cover letter for a {job} job."
-        for job in "sales nurse chef pilot baker".split()
+        for job in ["sales", "nurse", "chef", "pilot", "baker"]
     ] * 2
     outside = [
-        f"Plan a trip to the {place} coast." for place in "north south east west".split()
+        f"Plan a trip to the {place} coast." for place in ["north", "south", "east", "west"]
     ] * 2
     label = OfflineNamer(inside + outside, min_term_documents=3).label(inside, outside)
     assert label.name.startswith("Cover letter")
@@ -317,7 +317,7 @@ def test_namer_prefers_verbatim_phrase() -> None:
 
 def test_namer_skips_blocked_words() -> None:
     inside = [
-        f"why is this fucking {thing} broken again" for thing in "printer laptop phone".split()
+        f"why is this fucking {thing} broken again" for thing in ["printer", "laptop", "phone"]
     ] * 3
     outside = ["bake bread with rye flour"] * 6
     label = OfflineNamer(inside + outside, min_term_documents=3).label(inside, outside)

@@ -223,7 +223,7 @@ def cluster_summaries(
     account key (a hashed account, or the conversation itself when it has none).
     namer_factory(background_texts, min_term_documents) builds the namer of one level.
     conversation_keys, parallel too, gives each row's (source, conversation_id), which a
-    model namer records as the owners of its cached answers.
+    model namer stores as the owners of its cached responses.
     """
     if conversation_keys is None:
         conversation_keys = [("", str(index)) for index in range(len(summaries))]
