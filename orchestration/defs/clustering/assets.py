@@ -11,6 +11,14 @@ import numpy as np
 import pandas as pd
 
 from orchestration import settings
+from orchestration.defs.clustering.claude import (
+    AUDIT_PURPOSE,
+    NAME_PURPOSE,
+    ClaudeAuditor,
+    ClaudeNamer,
+    build_cluster_runner,
+    prune_unused_cache,
+)
 from orchestration.defs.clustering.embedders import build_embedder, text_sha256
 from orchestration.defs.clustering.facets import Facets, conversation_facets
 from orchestration.defs.clustering.naming import build_namer
@@ -20,6 +28,7 @@ from orchestration.defs.clustering.resource import Clustering
 from orchestration.defs.clustering.tables import ensure_cluster_tables
 from orchestration.defs.clustering.topics import cluster_summaries
 from orchestration.defs.tagging.records import ensure_tag_table
+from orchestration.defs.tagging.resource import Tagging
 from orchestration.defs.warehouse.resource import WAREHOUSE_POOL, Warehouse
 
 GROUP = "clustering"
@@ -331,17 +340,35 @@ def _load_points(connection: duckdb.DuckDBPyConnection):
     pool=WAREHOUSE_POOL,
 )
 def conversation_clusters(
-    context: dg.AssetExecutionContext, clustering: Clustering, warehouse: Warehouse
+    context: dg.AssetExecutionContext,
+    clustering: Clustering,
+    tagging: Tagging,
+    warehouse: Warehouse,
 ) -> Iterator[dg.MaterializeResult]:
     """Cluster the summaries by k-means, build the levels above, name, audit and threshold.
 
     Rebuilt from scratch on every run with a fixed seed, so the same summaries give the
-    same clusters and a forgotten account leaves no trace in them.
+    same clusters and a forgotten account leaves no trace in them. With the claude or
+    replay tagging backend, Claude names and audits the clusters unless configured
+    otherwise.
     """
     cluster_settings = clustering.cluster_settings()
-    auditor = build_auditor(clustering.auditor)
+    namer_name = clustering.resolved_namer(tagging.backend)
+    auditor_name = clustering.resolved_auditor(tagging.backend)
     with warehouse.connect() as connection:
         ensure_cluster_tables(connection)
+        runner = None
+        claude_namer = None
+        if "claude" in (namer_name, auditor_name):
+            runner = build_cluster_runner(tagging, connection, context.log.info)
+        if namer_name == "claude":
+            claude_namer = ClaudeNamer(runner, tagging.model, tagging.prices())
+        if auditor_name == "claude":
+            auditor = ClaudeAuditor(
+                runner, tagging.model, tagging.prices(), clustering.min_privacy_rating
+            )
+        else:
+            auditor = build_auditor(auditor_name)
         embedder, rows = _load_points(connection)
         clusters = []
         memberships = []
@@ -356,10 +383,10 @@ def conversation_clusters(
                 summaries,
                 accounts,
                 cluster_settings,
-                lambda background, minimum: build_namer(
-                    clustering.namer, background, min_term_documents=minimum
-                ),
+                lambda background, minimum: claude_namer
+                or build_namer(namer_name, background, min_term_documents=minimum),
                 auditor,
+                conversation_keys=[(row[0], row[1]) for row in rows],
             )
             del vectors
             clusters = result.clusters
@@ -397,7 +424,7 @@ def conversation_clusters(
                         c.is_published,
                         c.suppression_reason,
                         embedder,
-                        clustering.namer,
+                        namer_name,
                         auditor.name,
                     )
                     for c in clusters
@@ -412,6 +439,13 @@ def conversation_clusters(
                 "select source, conversation_id, level, cluster_id from membership_frame"
             )
             connection.unregister("membership_frame")
+        pruned = 0
+        # Replay writes no cache rows, so it has none of its own to prune.
+        if tagging.backend == "claude":
+            if claude_namer is not None:
+                pruned += prune_unused_cache(connection, NAME_PURPOSE, claude_namer.used_keys)
+            if isinstance(auditor, ClaudeAuditor):
+                pruned += prune_unused_cache(connection, AUDIT_PURPOSE, auditor.used_keys)
         connection.execute("commit")
     withheld = sum(not c.is_published for c in clusters)
     failed_audit = sum(c.name is None for c in clusters)
@@ -431,6 +465,10 @@ def conversation_clusters(
             "stop_reason": stop_reason,
             "withheld": withheld,
             "failed_audit": failed_audit,
+            "namer": namer_name,
+            "auditor": auditor.name,
+            "pruned_cache_rows": pruned,
+            **(runner.totals.as_metadata() if runner is not None else {}),
         },
     )
     yield dg.MaterializeResult(

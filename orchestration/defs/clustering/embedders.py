@@ -8,7 +8,7 @@ from typing import Protocol
 
 import numpy as np
 
-EMBEDDERS = ("tfidf-svd",)
+EMBEDDERS = ("tfidf-svd", "e5-small", "auto")
 
 
 def text_sha256(text: str) -> str:
@@ -109,12 +109,43 @@ class TfidfSvdEmbedder:
         return normalise_rows(vectors)
 
 
+class LocalModelEmbedder:
+    """Sentence embeddings from the local e5-small model of the tagging stage.
+
+    The weights ship inside the model package, so the vectors of a text never change and
+    stored vectors are reused across runs. Summaries are embedded as e5 "query" texts.
+    """
+
+    def __init__(self) -> None:
+        from orchestration.defs.tagging import embedding
+
+        self._embedding = embedding
+
+    @property
+    def name(self) -> str:
+        return "e5-small-q4"
+
+    def fit(self, texts: Sequence[str]) -> None:
+        """Do nothing: the weights are fixed."""
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self._embedding.DIMENSION), dtype=np.float32)
+        return normalise_rows(self._embedding.encode(texts, kind="query"))
+
+
 def build_embedder(name: str, *, seed: int = 0) -> Embedder:
     """Return the embedder called name.
 
-    "tfidf-svd" needs no download. A local sentence-embedding model can be added here under
-    its own name without touching the clustering code.
+    "tfidf-svd" needs no model. "e5-small" needs the model package of the tagging stage.
+    "auto" takes "e5-small" when that package is installed, and "tfidf-svd" otherwise.
     """
+    if name == "auto":
+        from orchestration.defs.tagging.embedding import available
+
+        name = "e5-small" if available() else "tfidf-svd"
+    if name == "e5-small":
+        return LocalModelEmbedder()
     if name == "tfidf-svd":
         return TfidfSvdEmbedder(seed=seed)
     raise ValueError(f"unknown embedder {name!r}; use one of {', '.join(EMBEDDERS)}")

@@ -21,17 +21,46 @@ REQUEST_FILLER = word_set(
     questions answer know kind sort maybe actually also something anything
     """
 )
+# Profanity and slurs that never appear in an offline name or description, even when they
+# are the most distinctive words of a cluster. A term containing one is skipped.
+BLOCKED_WORDS = word_set(
+    """
+    ass arse asshole bastard bitch bitches bollocks cock cocks cunt cunts dick dicks dyke
+    fag fags faggot faggots fuck fucked fucker fucking fucks kike nigga niggas nigger
+    niggers piss pussy retard retarded shit shits shitty slut sluts spic tits tranny twat
+    wank wanker whore whores chink chinks
+    """
+)
 _TOKEN_PATTERN = r"(?u)\b[^\W\d_]{3,}\b"
+# A phrase takes the place of its best word when it occurs in at least this share of the
+# inside texts that contain that word.
+PHRASE_SHARE = 0.5
 FALLBACK_NAME = "Mixed requests without a shared term"
 FALLBACK_DESCRIPTION = "No term appears in enough of the sampled requests to name this group."
 
 
 @dataclass(frozen=True)
 class ClusterLabel:
-    """A cluster's short name and one-sentence description."""
+    """A cluster's short name and description, or why no label could be made."""
 
     name: str
     description: str
+    # Set when a model namer returned no usable label; the cluster is then withheld.
+    failure: str | None = None
+
+
+@dataclass(frozen=True)
+class NamingRequest:
+    """The samples one cluster is named from, and the conversations they came from.
+
+    `owners` contains the (source, conversation_id) keys of the summaries in the samples,
+    empty above the base level where the samples are child-cluster names.
+    """
+
+    level: int
+    inside: Sequence[str]
+    outside: Sequence[str]
+    owners: Sequence[tuple[str, str]] = ()
 
 
 class Namer(Protocol):
@@ -85,8 +114,10 @@ class OfflineNamer:
         self.terms_per_name = terms_per_name
         self._vectorizer = CountVectorizer(
             binary=True,
-            # Single words: a bigram of the words left after stop-word removal ("address
-            # ceo") reads worse than the words on their own.
+            # Phrases of up to three words. A phrase of the words left after stop-word
+            # removal ("address ceo") can name a cluster only when it also occurs
+            # word for word in the inside texts, which `_verbatim` checks.
+            ngram_range=(1, 3),
             token_pattern=_TOKEN_PATTERN,
             stop_words=sorted(ENGLISH_STOP_WORDS | REQUEST_FILLER),
             dtype=np.float32,
@@ -99,6 +130,11 @@ class OfflineNamer:
         document_frequency = np.asarray(counts.sum(axis=0)).ravel()
         self._idf = np.log((1 + counts.shape[0]) / (1 + document_frequency)) + 1
         self._terms = self._vectorizer.get_feature_names_out()
+        self._term_index = {str(term): index for index, term in enumerate(self._terms)}
+        self._is_phrase = np.array([" " in str(term) for term in self._terms], dtype=bool)
+        self._blocked = np.array(
+            [bool(set(str(term).split()) & BLOCKED_WORDS) for term in self._terms], dtype=bool
+        )
 
     def _shares(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         if not texts:
@@ -125,18 +161,47 @@ class OfflineNamer:
                 break
         return chosen
 
+    def _prefer_phrases(
+        self, scores: np.ndarray, counts: np.ndarray, eligible: np.ndarray, texts: Sequence[str]
+    ) -> np.ndarray:
+        """Lift a phrase above its words when it is nearly as common as its best word.
+
+        Only phrases that occur word for word in texts are lifted, so a name never joins
+        words that were apart in every request.
+        """
+        lifted = np.where(self._is_phrase, -np.inf, scores)
+        for index in np.flatnonzero(eligible & self._is_phrase & (scores > 0)):
+            words = str(self._terms[index]).split()
+            word_indices = [self._term_index[word] for word in words if word in self._term_index]
+            if not word_indices:
+                continue
+            best_word = max(word_indices, key=lambda word_index: scores[word_index])
+            if counts[index] < PHRASE_SHARE * counts[best_word]:
+                continue
+            if not _verbatim(str(self._terms[index]), texts):
+                continue
+            # Longer phrases win ties, so "cover letter" beats "cover" and "letter".
+            lifted[index] = max(scores[index], scores[best_word] * (1 + 0.01 * len(words)))
+        return lifted
+
     def label(self, inside: Sequence[str], outside: Sequence[str]) -> ClusterLabel:
         if self._vectorizer is None or not inside:
             return ClusterLabel(FALLBACK_NAME, FALLBACK_DESCRIPTION)
         inside_share, inside_counts = self._shares(inside)
         outside_share, outside_counts = self._shares(outside)
         scores = (inside_share - outside_share) * self._idf
-        own = self._pick_terms(scores, inside_counts >= self.min_term_documents)
+        eligible = (inside_counts >= self.min_term_documents) & ~self._blocked
+        own = self._pick_terms(
+            self._prefer_phrases(scores, inside_counts, eligible, inside), eligible
+        )
         if not own:
             return ClusterLabel(FALLBACK_NAME, FALLBACK_DESCRIPTION)
         surface = [_surface_form(term, inside) for term in own]
         name = _capitalise_first(_join_terms(surface))
-        neighbours = self._pick_terms(-scores, outside_counts >= self.min_term_documents)[:2]
+        neighbours = self._pick_terms(
+            -scores,
+            (outside_counts >= self.min_term_documents) & ~self._blocked & ~self._is_phrase,
+        )[:2]
         if neighbours:
             description = (
                 f"Requests that mention {_join_terms(surface)} more often than the nearest "
@@ -148,12 +213,18 @@ class OfflineNamer:
         return ClusterLabel(name, description)
 
 
+def _verbatim(term: str, texts: Sequence[str]) -> bool:
+    """Return whether the words of term occur next to each other in one of texts."""
+    pattern = re.compile(r"\b" + r"\s+".join(map(re.escape, term.split())) + r"\b", re.IGNORECASE)
+    return any(pattern.search(text) for text in texts)
+
+
 def _surface_form(term: str, texts: Sequence[str]) -> str:
     """Return the most common spelling of a lower-cased term in texts (its casing kept).
 
     A proper noun keeps its capital this way, so the auditor still detects it.
     """
-    pattern = re.compile(r"\b" + re.escape(term) + r"\b", re.IGNORECASE)
+    pattern = re.compile(r"\b" + r"\s+".join(map(re.escape, term.split())) + r"\b", re.IGNORECASE)
     forms: Counter[str] = Counter()
     for text in texts:
         for match in pattern.finditer(text):

@@ -118,6 +118,20 @@ class Auditor(Protocol):
     def audit(self, name: str, description: str) -> AuditResult: ...
 
 
+def pattern_violation(name: str, description: str) -> str | None:
+    """Return why a label contains a placeholder, e-mail, URL or digit run, else None."""
+    for label, text in (("name", name), ("description", description)):
+        if _ANY_BRACKETED_CAPS.search(text):
+            return f"placeholder in {label}"
+        if _EMAIL.search(text):
+            return f"email address in {label}"
+        if _URL.search(text) or _DOMAIN.search(text):
+            return f"URL or domain in {label}"
+        if _DIGIT_RUN.search(text):
+            return f"run of digits in {label}"
+    return None
+
+
 class OfflineAuditor:
     """Rule-based auditor: no placeholders, proper nouns, emails, URLs or digit runs."""
 
@@ -126,22 +140,17 @@ class OfflineAuditor:
     def audit(self, name: str, description: str) -> AuditResult:
         if not name.strip():
             return AuditResult(False, "empty name")
+        violation = pattern_violation(name, description)
+        if violation:
+            return AuditResult(False, violation)
         for label, text in (("name", name), ("description", description)):
-            if _ANY_BRACKETED_CAPS.search(text):
-                return AuditResult(False, f"placeholder in {label}")
-            if _EMAIL.search(text):
-                return AuditResult(False, f"email address in {label}")
-            if _URL.search(text) or _DOMAIN.search(text):
-                return AuditResult(False, f"URL or domain in {label}")
-            if _DIGIT_RUN.search(text):
-                return AuditResult(False, f"run of digits in {label}")
             if proper_noun_spans(text):
                 return AuditResult(False, f"proper noun in {label}")
         return AuditResult(True)
 
 
 def build_auditor(name: str) -> Auditor:
-    """Return the auditor called name; only "offline" exists so far."""
+    """Return the offline auditor; the Claude auditor is built by the clustering resource."""
     if name == "offline":
         return OfflineAuditor()
     raise ValueError(f"unknown cluster auditor {name!r}; use 'offline'")

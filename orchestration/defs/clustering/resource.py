@@ -11,6 +11,8 @@ from orchestration.defs.clustering.topics import ClusterSettings
 ENV_TARGET_SIZE = "CLUSTER_TARGET_SIZE"
 ENV_TOP_SIZE = "CLUSTER_TOP_SIZE"
 ENV_EMBEDDER = "CLUSTER_EMBEDDER"
+# Tagging backends whose API client the Claude namer and auditor share.
+MODEL_BACKENDS = ("claude", "replay")
 
 
 def _env_int(name: str) -> int | None:
@@ -35,10 +37,14 @@ class Clustering(dg.ConfigurableResource):
     # A cluster is published only with this many conversations and distinct accounts.
     min_conversations: int = 15
     min_accounts: int = 5
-    # "tfidf-svd"; CLUSTER_EMBEDDER overrides it.
+    # "tfidf-svd", "e5-small" or "auto"; CLUSTER_EMBEDDER overrides it.
     embedder: str = "tfidf-svd"
-    namer: str = "offline"
-    auditor: str = "offline"
+    # "auto", "claude" or "offline". Auto uses Claude when the tagging backend is claude or
+    # replay, and the offline namer and auditor otherwise.
+    namer: str = "auto"
+    auditor: str = "auto"
+    # Lowest privacy rating (1 identifies an individual, 5 no one) the Claude auditor keeps.
+    min_privacy_rating: int = 3
     seed: int = 0
     # Conversations read, summarised and embedded per batch, so memory stays bounded.
     batch_size: int = 2000
@@ -55,3 +61,24 @@ class Clustering(dg.ConfigurableResource):
 
     def embedder_name(self) -> str:
         return os.environ.get(ENV_EMBEDDER) or self.embedder
+
+    def resolved_namer(self, tagging_backend: str) -> str:
+        """Return "claude" or "offline" for the namer, resolving "auto" by the tagging backend."""
+        return _resolve("namer", self.namer, tagging_backend)
+
+    def resolved_auditor(self, tagging_backend: str) -> str:
+        """Return "claude" or "offline" for the auditor, resolving "auto" by the tagging backend."""
+        return _resolve("auditor", self.auditor, tagging_backend)
+
+
+def _resolve(field: str, value: str, tagging_backend: str) -> str:
+    if value == "auto":
+        return "claude" if tagging_backend in MODEL_BACKENDS else "offline"
+    if value not in ("claude", "offline"):
+        raise ValueError(f"unknown cluster {field} {value!r}; use auto, claude or offline")
+    if value == "claude" and tagging_backend not in MODEL_BACKENDS:
+        raise ValueError(
+            f"the claude cluster {field} needs the claude or replay tagging backend, which "
+            f"holds the API settings; the tagging backend is {tagging_backend!r}"
+        )
+    return value

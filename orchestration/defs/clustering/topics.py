@@ -14,8 +14,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from orchestration.defs.clustering.kmeans import Hierarchy, build_hierarchy
-from orchestration.defs.clustering.naming import FALLBACK_NAME, ClusterLabel, Namer
-from orchestration.defs.clustering.privacy import Auditor
+from orchestration.defs.clustering.naming import (
+    FALLBACK_NAME,
+    ClusterLabel,
+    Namer,
+    NamingRequest,
+)
+from orchestration.defs.clustering.privacy import Auditor, AuditResult
 
 # Neighbouring clusters whose members supply the contrastive outside sample.
 NEIGHBOURS = 3
@@ -117,30 +122,64 @@ def _closest_outside(
     return [int(candidates[index]) for index in keep]
 
 
+def label_all(namer: Namer, requests: Sequence[NamingRequest]) -> list[ClusterLabel]:
+    """Name every request, all at once when the namer can (a model namer sends them together)."""
+    label_many = getattr(namer, "label_many", None)
+    if label_many is not None:
+        return list(label_many(requests))
+    return [namer.label(request.inside, request.outside) for request in requests]
+
+
+def audit_all(
+    auditor: Auditor, labels: Sequence[ClusterLabel], requests: Sequence[NamingRequest]
+) -> list[AuditResult]:
+    """Audit every label; a label the namer failed to make fails without an audit."""
+    results: list[AuditResult | None] = [
+        AuditResult(False, f"naming failed: {label.failure}") if label.failure else None
+        for label in labels
+    ]
+    todo = [index for index, result in enumerate(results) if result is None]
+    audit_many = getattr(auditor, "audit_many", None)
+    if audit_many is not None:
+        audited = audit_many(
+            [labels[index] for index in todo],
+            [requests[index].owners for index in todo],
+            [requests[index].level for index in todo],
+        )
+    else:
+        audited = [auditor.audit(labels[index].name, labels[index].description) for index in todo]
+    for index, result in zip(todo, audited, strict=True):
+        results[index] = result
+    return [result for result in results if result is not None]
+
+
 def _label_base(
     hierarchy: Hierarchy,
     vectors: np.ndarray,
     summaries: Sequence[str],
     accounts: Sequence[str],
+    keys: Sequence[tuple[str, str]],
     namer: Namer,
     seed: int,
-) -> list[ClusterLabel]:
+) -> tuple[list[ClusterLabel], list[NamingRequest]]:
     centroids = hierarchy.centroids[0]
     members = _members_by_cluster(hierarchy.assignments[0], len(centroids))
     nearest = _nearest_clusters(centroids, NEIGHBOURS)
-    labels = []
+    requests = []
     for index, own in enumerate(members):
         rng = np.random.default_rng([seed, index])
-        inside = [
-            summaries[member] for member in _one_per_account(own, accounts, rng, namer.sample_size)
-        ]
+        inside = _one_per_account(own, accounts, rng, namer.sample_size)
         candidates = np.concatenate([members[other] for other in nearest[index]] or [own[:0]])
-        outside = [
-            summaries[member]
-            for member in _closest_outside(centroids[index], candidates, vectors, namer.sample_size)
-        ]
-        labels.append(namer.label(inside, outside))
-    return labels
+        outside = _closest_outside(centroids[index], candidates, vectors, namer.sample_size)
+        requests.append(
+            NamingRequest(
+                level=0,
+                inside=[summaries[member] for member in inside],
+                outside=[summaries[member] for member in outside],
+                owners=sorted({keys[member] for member in inside + outside}),
+            )
+        )
+    return label_all(namer, requests), requests
 
 
 def _label_parents(
@@ -148,7 +187,7 @@ def _label_parents(
     hierarchy: Hierarchy,
     child_names: list[str | None],
     namer_factory: NamerFactory,
-) -> list[ClusterLabel]:
+) -> tuple[list[ClusterLabel], list[NamingRequest]]:
     """Name each cluster of a level from the audited names of its children."""
     parents = hierarchy.assignments[level]
     centroids = hierarchy.centroids[level]
@@ -156,7 +195,7 @@ def _label_parents(
     nearest = _nearest_clusters(centroids, NEIGHBOURS)
     background = [name for name in child_names if name]
     namer = namer_factory(background, 1)
-    labels = []
+    requests = []
     for index, own in enumerate(children):
         inside = [child_names[child] for child in own if child_names[child]]
         outside = [
@@ -165,8 +204,8 @@ def _label_parents(
             for child in children[other]
             if child_names[child]
         ]
-        labels.append(namer.label(inside, outside[: namer.sample_size]))
-    return labels
+        requests.append(NamingRequest(level, inside, outside[: namer.sample_size]))
+    return label_all(namer, requests), requests
 
 
 def cluster_summaries(
@@ -176,15 +215,23 @@ def cluster_summaries(
     settings: ClusterSettings,
     namer_factory: NamerFactory,
     auditor: Auditor,
+    conversation_keys: Sequence[tuple[str, str]] | None = None,
 ) -> ClusterResult:
     """Cluster, name, audit and decide publication for every cluster at every level.
 
     vectors, summaries and accounts are parallel: one row per conversation, with the
     account key (a hashed account, or the conversation itself when it has none).
     namer_factory(background_texts, min_term_documents) builds the namer of one level.
+    conversation_keys, parallel too, gives each row's (source, conversation_id), which a
+    model namer stores as the owners of its cached responses.
     """
-    if not (len(vectors) == len(summaries) == len(accounts)):
-        raise ValueError("vectors, summaries and accounts must have one row per conversation")
+    if conversation_keys is None:
+        conversation_keys = [("", str(index)) for index in range(len(summaries))]
+    if not (len(vectors) == len(summaries) == len(accounts) == len(conversation_keys)):
+        raise ValueError(
+            "vectors, summaries, accounts and conversation_keys must have one row per "
+            "conversation"
+        )
     hierarchy = build_hierarchy(
         vectors,
         target_cluster_size=settings.target_cluster_size,
@@ -195,19 +242,20 @@ def cluster_summaries(
     account_codes = np.unique(np.asarray(accounts, dtype=object), return_inverse=True)[1]
     background = list(summaries[:MAX_BACKGROUND_TEXTS])
     namer = namer_factory(background, settings.min_accounts)
-    labels_by_level = [_label_base(hierarchy, vectors, summaries, accounts, namer, settings.seed)]
-    audits_by_level = [
-        [auditor.audit(label.name, label.description) for label in labels_by_level[0]]
-    ]
+    base_labels, base_requests = _label_base(
+        hierarchy, vectors, summaries, accounts, conversation_keys, namer, settings.seed
+    )
+    labels_by_level = [base_labels]
+    audits_by_level = [audit_all(auditor, base_labels, base_requests)]
     for level in range(1, len(hierarchy.centroids)):
         # A fallback name carries no topic, so parents are named without it.
         child_names = [
             label.name if audit.passed and label.name != FALLBACK_NAME else None
             for label, audit in zip(labels_by_level[-1], audits_by_level[-1], strict=True)
         ]
-        labels = _label_parents(level, hierarchy, child_names, namer_factory)
+        labels, requests = _label_parents(level, hierarchy, child_names, namer_factory)
         labels_by_level.append(labels)
-        audits_by_level.append([auditor.audit(label.name, label.description) for label in labels])
+        audits_by_level.append(audit_all(auditor, labels, requests))
 
     rows: list[ClusterRow] = []
     point_ids: list[list[str]] = []
