@@ -16,6 +16,7 @@ from orchestration.defs.tagging.labelled_examples import (
     load_examples,
 )
 from orchestration.defs.tagging.language import detect_language
+from orchestration.defs.tagging.modes import TURN_FEATURES, turn_features
 from orchestration.defs.tagging.offline import OfflineTagger, TaskStatement
 from orchestration.defs.tagging.records import INTERACTION_MODES, ConversationText
 from orchestration.defs.tagging.semantic import query_text
@@ -240,6 +241,59 @@ def test_semantic_tagger_picks_task_and_mode(
     assert record.task_id == task_id
     assert record.interaction_mode == mode
     assert record.language == "en"
+
+
+@pytest.mark.parametrize(
+    ("turns", "mode"),
+    [
+        (
+            (
+                "Write a Go program that downloads a web page and counts its links.",
+                "It fails with: panic: runtime error: invalid memory address or nil pointer",
+                "Now it compiles but the count is always zero.",
+            ),
+            "feedback_loop",
+        ),
+        (
+            (
+                "Write a birthday message for my grandmother.",
+                "Make it shorter and warmer.",
+                "Rewrite it without the joke about her age.",
+            ),
+            "task_iteration",
+        ),
+    ],
+)
+def test_semantic_tagger_reads_later_turns(
+    semantic_tagger: OfflineTagger, turns: tuple[str, ...], mode: str
+) -> None:
+    [record] = semantic_tagger.tag([_conversation(*turns)])
+    assert record.is_occupational
+    assert record.interaction_mode == mode
+
+
+def test_turn_features_describe_structure() -> None:
+    features = dict(
+        zip(
+            TURN_FEATURES,
+            turn_features(
+                (
+                    "Write a SQL query for monthly sales.",
+                    "It says ERROR: syntax error at or near GROUP",
+                    "Thanks",
+                )
+            ),
+        )
+    )
+    assert features["user_turns"] == pytest.approx(0.3)
+    assert features["directive_share"] == pytest.approx(1 / 3)
+    assert features["feedback_share"] == pytest.approx(0.5)
+    assert features["acknowledgement_share"] == pytest.approx(1 / 3)
+    assert features["validation"] == 0.0
+
+
+def test_turn_features_of_empty_conversation() -> None:
+    assert turn_features(("", "  ")) == [0.0] * len(TURN_FEATURES)
 
 
 @pytest.mark.parametrize("text", ["Hello, how are you?", "Who made you?"])

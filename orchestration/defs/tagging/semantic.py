@@ -25,6 +25,7 @@ from sklearn.linear_model import LogisticRegression
 
 from orchestration.defs.tagging import embedding
 from orchestration.defs.tagging.labelled_examples import NOT_OCCUPATIONAL, LabelledExample
+from orchestration.defs.tagging.modes import TURN_FEATURES, turn_features
 
 TOP_TASKS = 5
 TOP_EXAMPLES = 10
@@ -36,6 +37,12 @@ EXAMPLE_TEMPERATURE = 0.03
 EXAMPLE_WEIGHT = 0.5
 # Inverse regularisation strength of the mode model.
 MODE_MODEL_C = 4.0
+# Scale of the turn-structure features next to the unit-length embedding in the mode
+# model's input; larger values let the turn structure count for more.
+TURN_FEATURE_WEIGHT = 0.2
+# Floor of a feature's standard deviation when scaling it, so a feature almost always zero
+# in the examples does not get a huge scale.
+MIN_FEATURE_SCALE = 0.2
 # The first user turn is the query; shorter ones are joined with the next turns until the
 # text reaches this many characters, because "hi" alone names no task.
 MIN_QUERY_CHARS = 40
@@ -127,9 +134,7 @@ class SemanticScorer:
         self._example_groups = np.array(
             [self._group_index[example.soc_major_group] for example in self._examples]
         )
-        modes = [example.interaction_mode for example in self._examples]
-        self._mode_model = LogisticRegression(C=MODE_MODEL_C, max_iter=5000)
-        self._mode_model.fit(self._example_vectors, modes)
+        self._mode_model = ModeModel(self._example_vectors, self._examples)
 
     @property
     def task_count(self) -> int:
@@ -143,8 +148,8 @@ class SemanticScorer:
         group_probabilities = EXAMPLE_WEIGHT * self._example_vote(queries) + (
             1 - EXAMPLE_WEIGHT
         ) * self._task_retrieval(queries)
-        mode_probabilities = self._mode_model.predict_proba(queries)
-        mode_classes = list(self._mode_model.classes_)
+        mode_probabilities = self._mode_model.predict_proba(queries, user_turns)
+        mode_classes = self._mode_model.classes
         task_similarities = queries @ self._task_vectors.T
         choices = []
         for row, probabilities in enumerate(group_probabilities):
@@ -181,6 +186,36 @@ class SemanticScorer:
             weights = np.exp((values - values.max()) / EXAMPLE_TEMPERATURE)
             np.add.at(votes[row], self._example_groups[nearest[row]], weights)
         return votes / votes.sum(axis=1, keepdims=True)
+
+
+class ModeModel:
+    """Logistic regression over an embedding joined with turn-structure features.
+
+    Each feature is divided by its standard deviation over the training examples, so a rare
+    but telling feature (a pasted error in a later turn) is not drowned by the 384
+    embedding columns. `TURN_FEATURE_WEIGHT` then sets the share of the turn structure.
+    """
+
+    def __init__(self, vectors: np.ndarray, examples: Sequence[LabelledExample]) -> None:
+        features = _turn_matrix([example.user_turns for example in examples])
+        self._scale = np.maximum(features.std(axis=0), MIN_FEATURE_SCALE)
+        self._model = LogisticRegression(C=MODE_MODEL_C, max_iter=5000)
+        self._model.fit(
+            self._inputs(vectors, features), [example.interaction_mode for example in examples]
+        )
+        self.classes = [str(mode) for mode in self._model.classes_]
+
+    def predict_proba(self, vectors: np.ndarray, user_turns: Sequence[Sequence[str]]) -> np.ndarray:
+        """Return one probability per mode in `classes` for each conversation."""
+        return self._model.predict_proba(self._inputs(vectors, _turn_matrix(user_turns)))
+
+    def _inputs(self, vectors: np.ndarray, features: np.ndarray) -> np.ndarray:
+        return np.hstack([vectors, TURN_FEATURE_WEIGHT * features / self._scale])
+
+
+def _turn_matrix(user_turns: Sequence[Sequence[str]]) -> np.ndarray:
+    rows = [turn_features(tuple(turns)) for turns in user_turns]
+    return np.array(rows, dtype=np.float32).reshape(len(rows), len(TURN_FEATURES))
 
 
 def _softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
