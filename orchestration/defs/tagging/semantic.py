@@ -26,6 +26,7 @@ from sklearn.linear_model import LogisticRegression
 from orchestration.defs.tagging import embedding
 from orchestration.defs.tagging.labelled_examples import NOT_OCCUPATIONAL, LabelledExample
 from orchestration.defs.tagging.modes import TURN_FEATURES, turn_features
+from orchestration.defs.tagging.static_vectors import StaticEncoder
 
 TOP_TASKS = 5
 TOP_EXAMPLES = 10
@@ -84,6 +85,11 @@ def query_text(user_turns: Sequence[str]) -> str:
     return "\n".join(parts)
 
 
+def full_user_text(user_turns: Sequence[str]) -> str:
+    """Return every user turn joined, the text static vectors read (cheap at any length)."""
+    return "\n".join(turn.strip() for turn in user_turns if turn.strip())
+
+
 def select_candidates(
     candidates: Sequence[Candidate],
     usage_shares: Mapping[str, float] | None,
@@ -105,21 +111,25 @@ class SemanticScorer:
         examples: Sequence[LabelledExample],
         *,
         cache_dir: Path,
+        static_vectors: bool = False,
     ) -> None:
         if not candidates:
             raise ValueError("no candidate tasks to score")
         self._candidates = list(candidates)
         self._task_ids = np.array([item.task_id for item in self._candidates], dtype=np.int64)
-        self._task_vectors = embedding.cached_encode(
-            [item.document for item in self._candidates], cache_dir, kind="passage"
-        )
         self._examples = list(examples)
-        # Examples are compared with conversations, so both get the query prefix.
-        self._example_vectors = embedding.cached_encode(
-            [query_text(example.user_turns) for example in self._examples],
-            cache_dir,
-            kind="query",
-        )
+        documents = [item.document for item in self._candidates]
+        self._query_text = full_user_text if static_vectors else query_text
+        example_texts = [self._query_text(example.user_turns) for example in self._examples]
+        self._static: StaticEncoder | None = None
+        if static_vectors:
+            self._static = StaticEncoder(documents + example_texts, cache_dir)
+            self._task_vectors = self._static.encode(documents)
+            self._example_vectors = self._static.encode(example_texts)
+        else:
+            self._task_vectors = embedding.cached_encode(documents, cache_dir, kind="passage")
+            # Examples are compared with conversations, so both get the query prefix.
+            self._example_vectors = embedding.cached_encode(example_texts, cache_dir, kind="query")
         task_groups = sorted({item.soc_major_group for item in self._candidates})
         example_groups = {example.soc_major_group for example in self._examples}
         self.groups = task_groups + sorted(example_groups - set(task_groups) - {NOT_OCCUPATIONAL})
@@ -144,7 +154,11 @@ class SemanticScorer:
         """Score a batch of conversations, given as their user turns."""
         if not user_turns:
             return []
-        queries = embedding.encode([query_text(turns) for turns in user_turns], kind="query")
+        texts = [self._query_text(turns) for turns in user_turns]
+        if self._static is not None:
+            queries = self._static.encode(texts)
+        else:
+            queries = embedding.encode(texts, kind="query")
         group_probabilities = EXAMPLE_WEIGHT * self._example_vote(queries) + (
             1 - EXAMPLE_WEIGHT
         ) * self._task_retrieval(queries)
