@@ -3,8 +3,10 @@
 Builds the tagger as the pipeline does (task statements from the release file, usage prior,
 examples), then tags --count synthetic conversations in batches of --batch-size and times
 only the tagging. Task statements come from DATA_MIRROR when it is set, else from a download.
-The synthetic conversations are made from templates here, so no real text is needed. The last
-line printed is a JSON summary.
+The synthetic conversations are made from templates here, so no real text is needed. They are
+short (under 100 characters a turn), which flatters the transformer encoder. --labels tags the
+user turns of a labelled JSON Lines file instead, repeated up to --count, for a measure on
+conversations of real length. The last line printed is a JSON summary.
 
 Example: .venv/bin/python bench/bench_tagging.py --count 2000 --encoder embedding
 """
@@ -17,12 +19,14 @@ import random
 import resource
 import sys
 import time
+from pathlib import Path
 
 from orchestration import settings
+from orchestration.defs.conversations.scrub import scrub_text
 from orchestration.defs.reference.resource import ReferenceData
 from orchestration.defs.tagging.offline import ENCODERS, OfflineTagger, TaskStatement
 from orchestration.defs.tagging.records import ConversationText
-from orchestration.evaluate import load_statements, load_usage_shares
+from orchestration.evaluate import load_statements, load_usage_shares, read_labels
 
 _SEED = 20261204
 _OPENINGS = (
@@ -63,6 +67,18 @@ def synthetic_conversations(count: int) -> list[ConversationText]:
     return conversations
 
 
+def labelled_conversations(path: Path, count: int) -> list[ConversationText]:
+    """Return `count` conversations made of the user turns of a labelled file, repeated."""
+    turns = [
+        tuple(scrub_text(turn["text"]) for turn in record["turns"] if turn.get("role") == "user")
+        for record in read_labels(path)
+    ]
+    return [
+        ConversationText("bench", str(index), turns[index % len(turns)], ())
+        for index in range(count)
+    ]
+
+
 def peak_rss_mib() -> float:
     """Return the process's peak resident set size in MiB (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -74,6 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=500, help="conversations per batch")
     parser.add_argument("--encoder", choices=ENCODERS, default="auto", help="offline encoder")
     parser.add_argument("--no-prior", action="store_true", help="answer from every task")
+    parser.add_argument(
+        "--labels", type=Path, help="labelled JSON Lines file whose user turns are tagged"
+    )
     arguments = parser.parse_args(argv)
 
     reference = ReferenceData()
@@ -90,7 +109,10 @@ def main(argv: list[str] | None = None) -> int:
         cache_dir=settings.embedding_cache_dir(),
     )
     load_seconds = time.perf_counter() - started
-    conversations = synthetic_conversations(arguments.count)
+    if arguments.labels:
+        conversations = labelled_conversations(arguments.labels, arguments.count)
+    else:
+        conversations = synthetic_conversations(arguments.count)
     # One small batch first, so one-time work inside the engine is not timed.
     tagger.tag(conversations[:8])
     started = time.perf_counter()
@@ -102,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         "prompt_version": tagger.prompt_version,
         "tasks": tagger.task_count,
         "conversations": len(conversations),
+        "input": str(arguments.labels) if arguments.labels else "templates",
         "load_seconds": round(load_seconds, 1),
         "tag_seconds": round(seconds, 2),
         "conversations_per_second": round(len(conversations) / seconds, 1),

@@ -98,7 +98,7 @@ ENV_TAGGING_USAGE_PRIOR = "TAGGING_USAGE_PRIOR"
 
 
 def tagging_encoder() -> str:
-    """Return how the offline tagger reads text: auto (default), embedding or tfidf."""
+    """Return how the offline tagger reads text: auto (default), embedding, static or tfidf."""
     return (os.environ.get(ENV_TAGGING_ENCODER) or "auto").strip().lower()
 
 

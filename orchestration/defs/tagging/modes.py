@@ -72,3 +72,63 @@ def classify_mode(user_turns: tuple[str, ...]) -> str:
     if is_directive:
         return "directive"
     return "learning"
+
+
+_EXPLANATION = re.compile(
+    r"\b(explain|why|how (does|do|did|is|are|can|would|should)|what (is|are|does|do|causes)"
+    r"|tell me (about|more)|difference between|what's the|is it (true|possible|safe|normal))\b",
+    re.IGNORECASE,
+)
+_ACKNOWLEDGEMENT = re.compile(
+    r"^\s*(ok(ay)?|thanks?|thank you|great|cool|perfect|got it|nice|yes|no)\b[\s\w!.,]{0,30}$",
+    re.IGNORECASE,
+)
+# A user turn longer than this is taken as pasted material (homework, a document, code).
+PASTE_CHARS = 400
+# Names of the columns `turn_features` returns, in order.
+TURN_FEATURES = (
+    "user_turns",
+    "directive_share",
+    "explanation_share",
+    "question_share",
+    "feedback_share",
+    "revision_share",
+    "validation",
+    "paste_share",
+    "acknowledgement_share",
+)
+
+
+def turn_features(user_turns: tuple[str, ...]) -> list[float]:
+    """Describe the turn structure of a conversation as numbers between 0 and 1.
+
+    Shares are over the user turns, except feedback and revision, which count only the
+    turns after the first because errors and change requests respond to earlier output.
+    """
+    turns = [turn.strip() for turn in user_turns if turn.strip()]
+    if not turns:
+        return [0.0] * len(TURN_FEATURES)
+    later = turns[1:]
+
+    def share(pattern: re.Pattern[str], items: list[str], *, start_only: bool = False) -> float:
+        if not items:
+            return 0.0
+        found = [
+            bool(pattern.match(item) if start_only else pattern.search(item)) for item in items
+        ]
+        return sum(found) / len(items)
+
+    directive = [
+        bool(_DIRECTIVE_START.search(turn) or _DIRECTIVE_REQUEST.search(turn)) for turn in turns
+    ]
+    return [
+        min(len(turns), 10) / 10,
+        sum(directive) / len(turns),
+        share(_EXPLANATION, [turn[:300] for turn in turns]),
+        sum(turn.rstrip().endswith("?") for turn in turns) / len(turns),
+        share(_ENVIRONMENT_FEEDBACK, later),
+        share(_REVISION, later),
+        float(any(_VALIDATION.search(turn) for turn in turns)),
+        sum(len(turn) > PASTE_CHARS for turn in turns) / len(turns),
+        share(_ACKNOWLEDGEMENT, turns, start_only=True),
+    ]

@@ -19,6 +19,7 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from orchestration.defs.tagging import embedding
+from orchestration.defs.tagging import static_vectors as static_vectors_model
 from orchestration.defs.tagging.labelled_examples import LabelledExample, load_examples
 from orchestration.defs.tagging.language import detect_language
 from orchestration.defs.tagging.modes import classify_mode
@@ -29,11 +30,12 @@ BACKEND = "offline"
 MODEL = "tfidf-task-statements"
 PROMPT_VERSION = "offline-v1"
 EMBEDDING_PROMPT_VERSION = "offline-v2"
+STATIC_PROMPT_VERSION = "offline-v3-static"
 # Suffix of the prompt version when tasks are limited to those with a published usage share.
 USAGE_PRIOR_SUFFIX = "+usage-prior"
 # Suffix of the prompt version when the tagger also learned from conversations tagged by Claude.
 LEARNED_SUFFIX = "+learned"
-ENCODERS = ("auto", "embedding", "tfidf")
+ENCODERS = ("auto", "embedding", "static", "tfidf")
 # Cosine similarity below which the TF-IDF fallback takes a conversation as not
 # occupational. Chosen on a handful of everyday and work requests; an estimate.
 DEFAULT_MIN_SIMILARITY = 0.12
@@ -61,8 +63,9 @@ def normalise_statement(text: str) -> str:
 class OfflineTagger:
     """Tags conversations offline; built once per run and reused for every batch.
 
-    `encoder` is "embedding" (local model, fails when the package is missing), "tfidf", or
-    "auto" (the model when installed, else TF-IDF). `usage_shares` maps a normalised task
+    `encoder` is "embedding" (local model, fails when the package is missing), "static"
+    (word vectors distilled from that model, see static_vectors.py), "tfidf", or "auto"
+    (the model when installed, else TF-IDF). `usage_shares` maps a normalised task
     statement to its published share of traffic; when given, only those tasks are returned
     (the usage prior). `cache_dir` keeps task and example embeddings between runs.
     """
@@ -91,13 +94,17 @@ class OfflineTagger:
         self._languages: Counter[str] = Counter()
         self._untagged = 0
         self._seen = 0
-        use_embedding = encoder == "embedding" or (encoder == "auto" and embedding.available())
+        use_embedding = encoder in ("embedding", "static") or (
+            encoder == "auto" and embedding.available()
+        )
         if use_embedding:
-            self._build_semantic(usage_shares, cache_dir)
+            self._build_semantic(usage_shares, cache_dir, static_vectors=encoder == "static")
         else:
             self._build_tfidf()
 
-    def _build_semantic(self, usage_shares, cache_dir: Path | None) -> None:
+    def _build_semantic(
+        self, usage_shares, cache_dir: Path | None, *, static_vectors: bool
+    ) -> None:
         candidates = [
             Candidate(task.task_id, task.statement, task.occupation_title, task.onet_soc_code[:2])
             for task in self._tasks
@@ -108,11 +115,11 @@ class OfflineTagger:
             chosen,
             load_examples(),
             cache_dir=cache_dir or Path.home() / ".cache" / "economic-index" / "embeddings",
+            static_vectors=static_vectors,
         )
-        self.model = embedding.MODEL_NAME
-        self.prompt_version = EMBEDDING_PROMPT_VERSION + (
-            USAGE_PRIOR_SUFFIX if self.uses_usage_prior else ""
-        )
+        self.model = static_vectors_model.MODEL_NAME if static_vectors else embedding.MODEL_NAME
+        version = STATIC_PROMPT_VERSION if static_vectors else EMBEDDING_PROMPT_VERSION
+        self.prompt_version = version + (USAGE_PRIOR_SUFFIX if self.uses_usage_prior else "")
         self.languages_read = None
 
     def _build_tfidf(self) -> None:

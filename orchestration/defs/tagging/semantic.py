@@ -26,6 +26,8 @@ from sklearn.linear_model import LogisticRegression
 
 from orchestration.defs.tagging import embedding
 from orchestration.defs.tagging.labelled_examples import NOT_OCCUPATIONAL, LabelledExample
+from orchestration.defs.tagging.modes import TURN_FEATURES, turn_features
+from orchestration.defs.tagging.static_vectors import StaticEncoder
 
 TOP_TASKS = 5
 TOP_EXAMPLES = 10
@@ -37,6 +39,12 @@ EXAMPLE_TEMPERATURE = 0.03
 EXAMPLE_WEIGHT = 0.5
 # Inverse regularisation strength of the mode model.
 MODE_MODEL_C = 4.0
+# Scale of the turn-structure features next to the unit-length embedding in the mode
+# model's input; larger values let the turn structure count for more.
+TURN_FEATURE_WEIGHT = 0.2
+# Floor of a feature's standard deviation when scaling it, so a feature almost always zero
+# in the examples does not get a huge scale.
+MIN_FEATURE_SCALE = 0.2
 # The first user turn is the query; shorter ones are joined with the next turns until the
 # text reaches this many characters, because "hi" alone names no task.
 MIN_QUERY_CHARS = 40
@@ -78,6 +86,11 @@ def query_text(user_turns: Sequence[str]) -> str:
     return "\n".join(parts)
 
 
+def full_user_text(user_turns: Sequence[str]) -> str:
+    """Return every user turn joined, the text static vectors read (cheap at any length)."""
+    return "\n".join(turn.strip() for turn in user_turns if turn.strip())
+
+
 def select_candidates(
     candidates: Sequence[Candidate],
     usage_shares: Mapping[str, float] | None,
@@ -99,21 +112,25 @@ class SemanticScorer:
         examples: Sequence[LabelledExample],
         *,
         cache_dir: Path,
+        static_vectors: bool = False,
     ) -> None:
         if not candidates:
             raise ValueError("no candidate tasks to score")
         self._candidates = list(candidates)
         self._task_ids = np.array([item.task_id for item in self._candidates], dtype=np.int64)
-        self._task_vectors = embedding.cached_encode(
-            [item.document for item in self._candidates], cache_dir, kind="passage"
-        )
-        # Examples are compared with conversations, so both get the query prefix.
-        vectors = embedding.cached_encode(
-            [query_text(example.user_turns) for example in examples],
-            cache_dir,
-            kind="query",
-        )
-        self._fit_examples(list(examples), vectors)
+        documents = [item.document for item in self._candidates]
+        self._query_text = full_user_text if static_vectors else query_text
+        example_texts = [self._query_text(example.user_turns) for example in examples]
+        self._static: StaticEncoder | None = None
+        if static_vectors:
+            self._static = StaticEncoder(documents + example_texts, cache_dir)
+            self._task_vectors = self._static.encode(documents)
+            example_vectors = self._static.encode(example_texts)
+        else:
+            self._task_vectors = embedding.cached_encode(documents, cache_dir, kind="passage")
+            # Examples are compared with conversations, so both get the query prefix.
+            example_vectors = embedding.cached_encode(example_texts, cache_dir, kind="query")
+        self._fit_examples(list(examples), example_vectors)
 
     def with_extra_examples(self, examples: Sequence[LabelledExample]) -> SemanticScorer:
         """Return a scorer whose example vote and mode model also learn from `examples`.
@@ -124,13 +141,16 @@ class SemanticScorer:
         scorer = copy.copy(self)
         if not examples:
             return scorer
-        vectors = embedding.encode(
-            [query_text(example.user_turns) for example in examples], kind="query"
-        )
+        vectors = self._encode([self._query_text(example.user_turns) for example in examples])
         scorer._fit_examples(
             [*self._examples, *examples], np.vstack([self._example_vectors, vectors])
         )
         return scorer
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        if self._static is not None:
+            return self._static.encode(texts)
+        return embedding.encode(texts, kind="query")
 
     def _fit_examples(self, examples: list[LabelledExample], vectors: np.ndarray) -> None:
         self._examples = examples
@@ -149,9 +169,7 @@ class SemanticScorer:
         self._example_groups = np.array(
             [self._group_index[example.soc_major_group] for example in self._examples]
         )
-        modes = [example.interaction_mode for example in self._examples]
-        self._mode_model = LogisticRegression(C=MODE_MODEL_C, max_iter=5000)
-        self._mode_model.fit(self._example_vectors, modes)
+        self._mode_model = ModeModel(self._example_vectors, self._examples)
 
     @property
     def task_count(self) -> int:
@@ -161,12 +179,12 @@ class SemanticScorer:
         """Score a batch of conversations, given as their user turns."""
         if not user_turns:
             return []
-        queries = embedding.encode([query_text(turns) for turns in user_turns], kind="query")
+        queries = self._encode([self._query_text(turns) for turns in user_turns])
         group_probabilities = EXAMPLE_WEIGHT * self._example_vote(queries) + (
             1 - EXAMPLE_WEIGHT
         ) * self._task_retrieval(queries)
-        mode_probabilities = self._mode_model.predict_proba(queries)
-        mode_classes = list(self._mode_model.classes_)
+        mode_probabilities = self._mode_model.predict_proba(queries, user_turns)
+        mode_classes = self._mode_model.classes
         task_similarities = queries @ self._task_vectors.T
         choices = []
         for row, probabilities in enumerate(group_probabilities):
@@ -203,6 +221,36 @@ class SemanticScorer:
             weights = np.exp((values - values.max()) / EXAMPLE_TEMPERATURE)
             np.add.at(votes[row], self._example_groups[nearest[row]], weights)
         return votes / votes.sum(axis=1, keepdims=True)
+
+
+class ModeModel:
+    """Logistic regression over an embedding joined with turn-structure features.
+
+    Each feature is divided by its standard deviation over the training examples, so a rare
+    but telling feature (a pasted error in a later turn) is not drowned by the 384
+    embedding columns. `TURN_FEATURE_WEIGHT` then sets the share of the turn structure.
+    """
+
+    def __init__(self, vectors: np.ndarray, examples: Sequence[LabelledExample]) -> None:
+        features = _turn_matrix([example.user_turns for example in examples])
+        self._scale = np.maximum(features.std(axis=0), MIN_FEATURE_SCALE)
+        self._model = LogisticRegression(C=MODE_MODEL_C, max_iter=5000)
+        self._model.fit(
+            self._inputs(vectors, features), [example.interaction_mode for example in examples]
+        )
+        self.classes = [str(mode) for mode in self._model.classes_]
+
+    def predict_proba(self, vectors: np.ndarray, user_turns: Sequence[Sequence[str]]) -> np.ndarray:
+        """Return one probability per mode in `classes` for each conversation."""
+        return self._model.predict_proba(self._inputs(vectors, _turn_matrix(user_turns)))
+
+    def _inputs(self, vectors: np.ndarray, features: np.ndarray) -> np.ndarray:
+        return np.hstack([vectors, TURN_FEATURE_WEIGHT * features / self._scale])
+
+
+def _turn_matrix(user_turns: Sequence[Sequence[str]]) -> np.ndarray:
+    rows = [turn_features(tuple(turns)) for turns in user_turns]
+    return np.array(rows, dtype=np.float32).reshape(len(rows), len(TURN_FEATURES))
 
 
 def _softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
