@@ -19,10 +19,10 @@ from orchestration.defs.clustering import prompts
 from orchestration.defs.clustering.naming import ClusterLabel, NamingRequest
 from orchestration.defs.clustering.privacy import AuditResult, pattern_violation
 from orchestration.defs.llm.cache import CacheOwner, ensure_cache_tables
-from orchestration.defs.llm.client import ClientSettings, canonical_json, make_client, request_hash
+from orchestration.defs.llm.client import canonical_json, request_hash
 from orchestration.defs.llm.pricing import Prices
-from orchestration.defs.llm.runner import Budget, Call, CallRunner, Outcome, RunnerSettings
-from orchestration.defs.tagging.resource import REPLAY_API_KEY, Tagging
+from orchestration.defs.llm.runner import Call, CallRunner, Outcome
+from orchestration.defs.tagging.resource import Tagging
 
 NAME_PURPOSE = "cluster_name"
 AUDIT_PURPOSE = "cluster_audit"
@@ -258,37 +258,8 @@ def build_cluster_runner(
     """
     ensure_cache_tables(connection)
     replay = tagging.backend == "replay"
-    client = make_client(
-        ClientSettings(
-            api_key=REPLAY_API_KEY if replay else str(tagging.api_key),
-            model=tagging.model,
-            max_tokens=prompts.NAME_MAX_TOKENS,
-            max_retries=tagging.max_retries,
-            max_retry_after_seconds=tagging.max_retry_after_seconds,
-            base_url=tagging.base_url,
-        ),
-        http_client=tagging.make_http_client(connection),
-    )
-    settings = RunnerSettings(
-        model=tagging.model,
-        prompt_version=prompts.PROMPT_VERSION,
-        hierarchy_version=None,
-        prices=tagging.prices(),
-        concurrency=tagging.concurrency,
-        batch_threshold=None if replay else tagging.batch_threshold,
-        batch_poll_seconds=tagging.batch_poll_seconds,
-        batch_resubmits=tagging.batch_resubmits,
-        max_requeues=tagging.max_requeues,
-        max_retry_after_seconds=tagging.max_retry_after_seconds,
-        write_cache=not replay,
-        read_cache=not replay,
-    )
-    runner = CallRunner(
-        connection=connection,
-        client=client,
-        settings=settings,
-        budget=Budget(tagging.budget_usd),
-        log=log,
+    runner = tagging.build_runner(
+        connection, log, prompt_version=prompts.PROMPT_VERSION, max_tokens=prompts.NAME_MAX_TOKENS
     )
     if not replay:
         runner.resume_batches()

@@ -183,7 +183,7 @@ class Tagging(dg.ConfigurableResource):
         hierarchy = load_hierarchy(connection, self.hierarchy_version)
         skills = load_skills(connection)
         ensure_cache_tables(connection)
-        runner = self._build_runner(connection, hierarchy.version, log)
+        runner = self.build_runner(connection, log, hierarchy_version=hierarchy.version)
         tagger = ClaudeTagger(
             connection=connection,
             runner=runner,
@@ -203,18 +203,25 @@ class Tagging(dg.ConfigurableResource):
             runner.resume_batches()
         return tagger
 
-    def _build_runner(
+    def build_runner(
         self,
         connection: duckdb.DuckDBPyConnection,
-        hierarchy_version: str,
         log: Callable[[str], None],
+        *,
+        prompt_version: str = PROMPT_VERSION,
+        hierarchy_version: str | None = None,
+        max_tokens: int | None = None,
     ) -> CallRunner:
+        """Return a call runner with this resource's client, model, prices, limits and budget.
+
+        Tagging and cluster naming share it, so both go through the same cache and budget.
+        """
         replay = self.backend == "replay"
         client = make_client(
             ClientSettings(
                 api_key=REPLAY_API_KEY if replay else str(self.api_key),
                 model=self.model,
-                max_tokens=self.max_tokens,
+                max_tokens=max_tokens or self.max_tokens,
                 max_retries=self.max_retries,
                 max_retry_after_seconds=self.max_retry_after_seconds,
                 base_url=self.base_url,
@@ -223,7 +230,7 @@ class Tagging(dg.ConfigurableResource):
         )
         runner_settings = RunnerSettings(
             model=self.model,
-            prompt_version=PROMPT_VERSION,
+            prompt_version=prompt_version,
             hierarchy_version=hierarchy_version,
             prices=self.prices(),
             concurrency=self.concurrency,
