@@ -12,6 +12,7 @@ from orchestration.definitions import ALL_ASSETS, build_resources
 from orchestration.defs.conversations.assets import conversation_tables, today_partition
 from orchestration.defs.conversations.forget import account_hash
 from orchestration.defs.conversations.resource import Ingestion
+from orchestration.defs.warehouse.resource import Warehouse, compact_warehouse
 from orchestration.run import CONSOLE_INFO, run_metadata
 
 
@@ -41,9 +42,11 @@ def main(argv: list[str] | None = None) -> int:
     if not result.success:
         print("forgetting failed; the error is in the log above", file=sys.stderr)
         return 1
+    # Deleted rows stay readable in DuckDB's free blocks until the file is rewritten.
+    compact_warehouse(Warehouse().resolved_path())
     deleted = run_metadata(result, ["raw", "conversations"]).get("rows_deleted", {})
     summary = ", ".join(f"{count} from raw.{table}" for table, count in deleted.items())
-    print(f"forgot account {hashed} ({summary or 'no rows found'}) and rebuilt the marts")
+    print(f"forgot account {hashed} ({summary or 'no rows found'}) rebuilt the marts and rewrote the warehouse file")
     return 0
 
 

@@ -7,12 +7,14 @@ import os
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pytest
 
 from orchestration import settings
 from orchestration.defs.conversations.accounts import account_hash_key, hash_account
 from orchestration.defs.conversations.assets import conversation_inbox_sensor
 from orchestration.defs.conversations.resource import Ingestion
+from orchestration.defs.warehouse.resource import compact_warehouse
 from tests.graph import materialization_metadata, materialize_all, query
 
 
@@ -155,6 +157,28 @@ def test_forget_command_rejects_empty_account(value: str) -> None:
 
     with pytest.raises(SystemExit):
         main([value])
+
+
+def test_compacting_erases_deleted_text_from_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "warehouse.duckdb"
+    secret = "forgotten-conversation-text-" * 20
+    connection = duckdb.connect(str(path))
+    connection.execute("create schema raw")
+    connection.execute("create table raw.messages (source varchar, content varchar)")
+    connection.executemany(
+        "insert into raw.messages values (?, ?)", [("kept", "kept text"), ("gone", secret)]
+    )
+    connection.execute("checkpoint")
+    connection.execute("delete from raw.messages where source = 'gone'")
+    connection.execute("checkpoint")
+    connection.close()
+    # DuckDB leaves the deleted text in the file; this is what compacting is for.
+    assert secret.encode() in path.read_bytes()
+
+    compact_warehouse(path)
+
+    assert secret.encode() not in path.read_bytes()
+    assert query(path, "select source, content from raw.messages") == [("kept", "kept text")]
 
 
 def test_original_text_kept_on_opt_in(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,3 +36,23 @@ class Warehouse(dg.ConfigurableResource):
             yield connection
         finally:
             connection.close()
+
+
+def compact_warehouse(path: Path) -> None:
+    """Rewrite the warehouse file so that deleted rows leave no bytes behind.
+
+    DuckDB frees the blocks of deleted rows for reuse without overwriting them, so text that
+    forgetting removed could still be read from the file. Copying every schema into a new
+    file and putting it in the old one's place removes it.
+    """
+    compacted = path.with_name(path.name + ".compact")
+    compacted.unlink(missing_ok=True)
+    connection = duckdb.connect(str(path))
+    try:
+        name = connection.execute("select current_database()").fetchone()[0]
+        connection.execute(f"attach '{compacted}' as compacted")
+        connection.execute(f'copy from database "{name}" to compacted')
+        connection.execute("detach compacted")
+    finally:
+        connection.close()
+    os.replace(compacted, path)
