@@ -50,9 +50,11 @@ def print_summary(result: dg.ExecuteInProcessResult, seconds: float) -> None:
         f"{conversations.get('dagster/row_count', 0)} in total; "
         f"{quarantine.get('quarantined_this_run', 0)} new records in raw.quarantine"
     )
+    failed = tags.get("failed_this_run", 0)
     print(
-        f"tags: {tags.get('tagged_this_run', 0)} conversations tagged this run "
-        f"with the {tags.get('backend', '?')} backend"
+        f"tags: {tags.get('tagged_this_run', 0)} conversations read by the "
+        f"{tags.get('backend', '?')} backend this run, {failed} of them failed"
+        + (" (reasons in raw.conversation_tags.status_reason)" if failed else "")
     )
     print(f"warehouse: {warehouse}")
     print("mart rows by flow:")
