@@ -119,7 +119,10 @@ def render_page(published: PublishedClusters) -> str:
     for cluster in children.get(None, []):
         body += _render_cluster(cluster, children, published)
     if not published.clusters:
-        body.append("<p>No cluster is large enough to publish yet.</p>")
+        body.append(
+            "<p>No cluster is published yet: each one is below the size thresholds or its "
+            "name failed the privacy audit (see raw.clusters.suppression_reason).</p>"
+        )
     levels = sorted(published.suppressed_pct)
     withheld = ", ".join(
         f"level {level}: {published.suppressed_pct[level]:.1f} %" for level in levels
