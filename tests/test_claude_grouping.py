@@ -49,8 +49,8 @@ def without_index(index: int):
     def step(body: dict) -> dict:
         answer = default_answer(body)
         entries = answer["content"][0]["input"]["conversations"]
-        kept = [entry for entry in entries if entry["index"] != index]
-        return message([tool_use("record_screen", {"conversations": kept})])
+        remaining = [entry for entry in entries if entry["index"] != index]
+        return message([tool_use("record_screen", {"conversations": remaining})])
 
     return step
 

@@ -100,10 +100,10 @@ def _render_cluster(
     ]
     for child in own:
         lines += _render_cluster(child, children, published)
-    shown = sum(child.conversation_count for child in own)
-    if own and cluster.conversation_count > shown:
+    in_children = sum(child.conversation_count for child in own)
+    if own and cluster.conversation_count > in_children:
         lines.append(
-            f'<p class="description">{cluster.conversation_count - shown} more conversations '
+            f'<p class="description">{cluster.conversation_count - in_children} more conversations '
             "are in topics too small to show or withheld by the privacy audit.</p>"
         )
     lines.append("</details>")

@@ -79,16 +79,16 @@ def _members_by_cluster(labels: np.ndarray, count: int) -> list[np.ndarray]:
 def _nearest_clusters(centroids: np.ndarray, neighbours: int) -> np.ndarray:
     """Return, for each centroid, the indices of its nearest other centroids (cosine)."""
     count = len(centroids)
-    wanted = min(neighbours, count - 1)
-    nearest = np.zeros((count, max(wanted, 0)), dtype=np.int64)
-    if wanted <= 0:
+    neighbour_count = min(neighbours, count - 1)
+    nearest = np.zeros((count, max(neighbour_count, 0)), dtype=np.int64)
+    if neighbour_count <= 0:
         return nearest
     # Row blocks keep the similarity matrix small when there are thousands of clusters.
     for start in range(0, count, 1024):
         block = centroids[start : start + 1024] @ centroids.T
         for offset in range(len(block)):
             block[offset, start + offset] = -np.inf
-        top = np.argpartition(-block, wanted - 1, axis=1)[:, :wanted]
+        top = np.argpartition(-block, neighbour_count - 1, axis=1)[:, :neighbour_count]
         order = np.argsort(-np.take_along_axis(block, top, axis=1), axis=1, kind="stable")
         nearest[start : start + len(block)] = np.take_along_axis(top, order, axis=1)
     return nearest

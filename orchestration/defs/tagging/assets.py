@@ -13,8 +13,7 @@ from orchestration.defs.tagging.store import untagged_batches, write_tags
 from orchestration.defs.warehouse.resource import WAREHOUSE_POOL, Warehouse
 
 GROUP = "tagging"
-# The claude and replay backends read these tables. Dagster accepts the keys before the
-# assets that build them are defined; it then shows them as external assets.
+# Tables that the claude, hybrid and replay backends read.
 HIERARCHY_DEPS = [dg.AssetKey(["raw", "task_hierarchy"]), dg.AssetKey(["raw", "onet_skills"])]
 
 

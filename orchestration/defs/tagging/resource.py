@@ -259,11 +259,9 @@ class Tagging(dg.ConfigurableResource):
             """
         ).fetchall()
         statements = [TaskStatement(int(row[0]), row[1], row[2], row[3]) for row in rows]
-        use_prior = (
-            settings.tagging_usage_prior()
-            if self.use_usage_prior is None
-            else (self.use_usage_prior)
-        )
+        use_prior = self.use_usage_prior
+        if use_prior is None:
+            use_prior = settings.tagging_usage_prior()
         options = {
             "encoder": self.encoder or settings.tagging_encoder(),
             "usage_shares": read_usage_shares(connection) if use_prior else None,
