@@ -103,7 +103,10 @@ def tagging_encoder() -> str:
 
 
 def tagging_usage_prior() -> bool:
-    """Return whether the offline tagger answers only tasks with published usage (default yes)."""
+    """Return whether the offline tagger tags only with tasks that have published usage.
+
+    The default is yes.
+    """
     value = (os.environ.get(ENV_TAGGING_USAGE_PRIOR) or "1").strip().lower()
     if value not in ("1", "true", "yes", "0", "false", "no"):
         raise ValueError(f"{ENV_TAGGING_USAGE_PRIOR}={value!r} must be 1/true/yes or 0/false/no")

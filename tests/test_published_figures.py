@@ -64,7 +64,7 @@ def published(
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(settings.ENV_DATA_DIR, str(root / "data"))
         patch.setenv(settings.ENV_WAREHOUSE_PATH, str(warehouse))
-        # These figures come from the published flow alone; the TF-IDF encoder spares the
+        # These figures come from the published flow alone. The TF-IDF encoder spares the
         # minutes of embedding every real task statement that the tags here do not need.
         patch.setenv(settings.ENV_TAGGING_ENCODER, "tfidf")
         result = materialize_all(real_mirror, verify_checksums=True, load_public_samples=False)

@@ -84,7 +84,10 @@ class _ClaudeStep:
         return Call(key, request_hash(body), body, owners, estimate)
 
     def _run(self, calls: list[Call], parse) -> list[tuple[object | None, str | None]]:
-        """Send calls and parse each answer; an invalid answer is asked once more, uncached."""
+        """Send calls and parse each response.
+
+        A call whose response is invalid is sent once more, bypassing the cache.
+        """
         results: list[tuple[object | None, str | None]] = [(None, "not sent")] * len(calls)
         pending = list(range(len(calls)))
         for attempt in range(2):
@@ -115,7 +118,7 @@ class ClaudeNamer(_ClaudeStep):
     """Names clusters contrastively with Claude, as Clio does.
 
     A base cluster is named from up to `sample_size` of its summaries (one per account)
-    and as many of the nearest summaries outside it; a parent from its children's names.
+    and as many of the nearest summaries outside it. A parent is named from its children's names.
     """
 
     name = "claude"
@@ -253,7 +256,7 @@ def build_cluster_runner(
 ) -> CallRunner:
     """Return a runner with the tagging resource's client, model, prices, limits and budget.
 
-    With the replay backend, answers come from recordings and nothing is written to the
+    With the replay backend, responses come from recordings and nothing is written to the
     cache, as in tagging.
     """
     ensure_cache_tables(connection)

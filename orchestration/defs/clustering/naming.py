@@ -229,7 +229,7 @@ def _surface_form(term: str, texts: Sequence[str]) -> str:
     for text in texts:
         for match in pattern.finditer(text):
             form = re.sub(r"\s+", " ", match.group())
-            # A capital at the start of a sentence tells nothing about the word.
+            # A capital at the start of a sentence says nothing about the word.
             if starts_sentence(text, match.start()):
                 form = form[:1].lower() + form[1:]
             forms[form] += 1

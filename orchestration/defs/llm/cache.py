@@ -4,10 +4,10 @@ Every row carries `source` and `conversation_id`, so forgetting an account delet
 cached responses and batch items with the rest of its rows (see conversations/lineage.py).
 A response shared by two conversations with identical text is stored once per conversation.
 
-A request that carries a group of conversations gets one row per conversation, holding only
-that conversation's slice of the response (its entries in the tool input, and an equal share
-of the usage and cost), so forgetting one conversation leaves nothing of it in the rows of
-the others. merge_slices rebuilds the group's response from the slices for replay.
+A request that carries a group of conversations gets one row per conversation. Each row
+holds only that conversation's slice of the response: its entries in the tool input, and an
+equal share of the usage and cost. So forgetting one conversation leaves nothing of it in the
+rows of the others. merge_slices rebuilds the group's response from the slices for replay.
 """
 
 from __future__ import annotations
@@ -211,7 +211,7 @@ def store(
     """Store one response for every conversation that sent the same request.
 
     A later response for the same key and conversation replaces the earlier one, which is
-    how a retried invalid answer takes the place of the first.
+    how a retried invalid response takes the place of the first.
     """
     usage = Usage.from_response(response)
     response_json = canonical_json(response)

@@ -32,7 +32,7 @@ RETRYABLE_BATCH_ERRORS = ("api_error", "overloaded_error", "rate_limit_error", "
 
 @dataclass
 class Call:
-    """One request, the conversations that need its answer, and its estimated cost."""
+    """One request, the conversations that need its response, and its estimated cost."""
 
     cache_key: str
     request_hash: str
@@ -49,7 +49,7 @@ class Call:
 
 @dataclass
 class Outcome:
-    """What became of one call: a response, an error, or deferral to a later run."""
+    """The outcome of one call: a response, an error, or deferral to a later run."""
 
     response: dict | None = None
     error_type: str | None = None
@@ -91,7 +91,7 @@ class _Queued:
 
 @dataclass
 class RunnerSettings:
-    """How the runner sends requests; see the Tagging resource for each field's meaning."""
+    """Settings for sending requests. The Tagging resource documents each field."""
 
     model: str
     prompt_version: str
@@ -120,7 +120,7 @@ class CallRunner:
     sleep: Callable[[float], None] = time.sleep
 
     def run(self, calls: Sequence[Call], *, use_cache: bool = True) -> dict[str, Outcome]:
-        """Return an outcome per cache key; with use_cache False, stored answers are skipped."""
+        """Return an outcome per cache key. With use_cache False, stored responses are skipped."""
         merged: dict[str, Call] = {}
         for call in calls:
             if call.cache_key in merged:

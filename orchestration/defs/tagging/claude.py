@@ -4,14 +4,15 @@ Conversations are sent in groups (at most `group_size` conversations and `group_
 characters), each numbered by an index. Call 1 sends the instructions with the top and
 middle groups of the task hierarchy (system block, cache_control) and the group's scrubbed
 conversations (one user block, cache_control). The model calls record_screen with one entry
-per index: the screen, the groups, the mode, skills, summary and language. Call 2, when any
-conversation of the group is occupational, repeats that prefix and block, adds each chosen
-middle group's tasks once with the indexes that chose it, and gets one task id per index.
+per index: the screen, the groups, the mode, skills, summary and language. Call 2 is sent
+when any conversation of the group is occupational. It repeats that prefix and block, adds
+each chosen middle group's tasks once with the indexes that chose it, and gets one task id
+per index.
 A conversation is thus billed once as a cache write (1.25x) and once as a cache read
 (0.1x), and the shared prefix is read twice per group instead of twice per conversation.
 
-Each conversation's answer is cached on its own (its slice of the group response, keyed by
-its text), so reruns and forgetting work per conversation. A conversation whose entry is
+Each conversation's response is cached on its own: its slice of the group response, keyed
+by its text. So reruns and forgetting work per conversation. A conversation whose entry is
 missing or invalid is sent again alone, once, and then fails.
 """
 
@@ -244,7 +245,7 @@ class ClaudeTagger:
         return body
 
     def _answer_key(self, item: _Item, purpose: str) -> str:
-        """Return the cache key of one conversation's answer, independent of its group."""
+        """Return the cache key of one conversation's response, independent of its group."""
         material = {
             "prompt_version": self.prompt_version,
             "model": self.model,
@@ -474,7 +475,7 @@ class ClaudeTagger:
     def _send(
         self, groups: list[tuple[tuple, list[_Slot]]], purpose: str, *, last: bool
     ) -> list[_Slot]:
-        """Run the groups' requests and apply their answers; return the slots to send again."""
+        """Send the groups' requests, apply their tool inputs and return the slots to resend."""
         if not groups:
             return []
         build = self._screen_body if purpose == "tag_screen" else self._task_body

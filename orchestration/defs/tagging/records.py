@@ -56,8 +56,8 @@ class TagRecord:
     language: str | None = None
     # A one- or two-sentence request summary with no identifying detail (Clio's facet).
     summary: str | None = None
-    # "tagged"; "failed" when the backend gave no usable answer; "untagged" when it did
-    # not try (such as a language it cannot read). Only "tagged" rows reach the marts.
+    # "tagged", "failed" (the backend returned no usable result) or "untagged" (the backend
+    # did not try, such as for a language it cannot read). Only "tagged" rows reach the marts.
     status: str = "tagged"
     status_reason: str | None = None
     # True when the conversation was cut to fit the model's context window.

@@ -45,7 +45,7 @@ TURN_FEATURE_WEIGHT = 0.2
 # Floor of a feature's standard deviation when scaling it, so a feature almost always zero
 # in the examples does not get a huge scale.
 MIN_FEATURE_SCALE = 0.2
-# The first user turn is the query; shorter ones are joined with the next turns until the
+# The first user turn is the query. A shorter one is joined with the next turns until the
 # text reaches this many characters, because "hi" alone names no task.
 MIN_QUERY_CHARS = 40
 
