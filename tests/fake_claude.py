@@ -2,8 +2,9 @@
 
 The fake responds to Messages and Message Batches requests in the API's shapes. Its
 default response reads the offered options from the request itself: call 1 answers every
-numbered conversation with the first middle group and skill of the tool's enums, call 2
-answers every listed conversation with the first task of its middle group.
+numbered conversation with the first middle group and skill of the tool's enums and a
+summary named after a digest of the conversation, call 2 answers every numbered item with
+the first task of the request's task list.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ SKILL_ROWS = [
 ]
 TASK_OPTION = re.compile(r"^- \[(\d+)\]", re.MULTILINE)
 CONVERSATION = re.compile(r'<conversation index="(\d+)">(.*?)</conversation>', re.DOTALL)
-MIDDLE_GROUP = re.compile(r"^Middle group \[[^\]]+\] .*; conversations ([\d, ]+)\. Tasks:$", re.MULTILINE)
+# A numbered item of a task request: a summary or a conversation.
+TASK_ITEM = re.compile(r'<(summary|conversation) index="(\d+)">(.*?)</\1>', re.DOTALL)
 
 
 def seed_reference(connection: duckdb.DuckDBPyConnection) -> None:
@@ -94,12 +96,31 @@ def tool_use(name: str, tool_input: dict) -> dict:
 
 
 def is_task_call(body: dict) -> bool:
-    return len(body["messages"][-1]["content"]) > 1
+    return tool_name(body) == "record_tasks"
 
 
 def conversation_text(body: dict) -> str:
-    """Return the user block with the request's conversations."""
+    """Return the user block with the request's conversations (or summaries), its last one."""
+    return body["messages"][0]["content"][-1]["text"]
+
+
+def task_list_text(body: dict) -> str:
+    """Return a task request's first user block: one middle group's task list."""
     return body["messages"][0]["content"][0]["text"]
+
+
+def task_items(body: dict) -> dict[int, str]:
+    """Return a task request's summaries (or conversations) by index."""
+    return {int(index): text for _, index, text in TASK_ITEM.findall(conversation_text(body))}
+
+
+def summary_for(text: str) -> str:
+    """Return a summary that differs between conversations, as a model's summaries do.
+
+    Letters only, so that no digit run looks like a personal detail to the scrubber's rules.
+    """
+    tag = _digest(text).translate(str.maketrans("0123456789", "ghijklmnop"))
+    return f"The user asked for help with a task of kind {tag[:8]}."
 
 
 def conversations(body: dict) -> dict[int, str]:
@@ -108,16 +129,9 @@ def conversations(body: dict) -> dict[int, str]:
 
 
 def task_choices(body: dict) -> dict[int, list[int]]:
-    """Return, per listed conversation index, the task ids offered to it in call 2."""
-    text = body["messages"][-1]["content"][1]["text"]
-    starts = list(MIDDLE_GROUP.finditer(text))
-    offered: dict[int, list[int]] = {}
-    for number, match in enumerate(starts):
-        end = starts[number + 1].start() if number + 1 < len(starts) else len(text)
-        tasks = [int(task) for task in TASK_OPTION.findall(text[match.end() : end])]
-        for index in match.group(1).split(","):
-            offered[int(index)] = tasks
-    return offered
+    """Return, per numbered item of a task request, the task ids it lists."""
+    tasks = [int(task) for task in TASK_OPTION.findall(task_list_text(body))]
+    return dict.fromkeys(task_items(body), tasks)
 
 
 def screen_entry(body: dict, index: int, text: str) -> dict:
@@ -133,7 +147,7 @@ def screen_entry(body: dict, index: int, text: str) -> dict:
         "middle_group": properties["middle_group"]["enum"][0] if occupational else "none",
         "interaction_mode": "directive" if occupational else "none",
         "skills": properties["skills"]["items"]["enum"][:1],
-        "summary": "The user asked for help with a task.",
+        "summary": summary_for(text),
         "language": "en",
     }
 

@@ -10,6 +10,7 @@ import pytest
 
 from orchestration.defs.conversations.lineage import conversation_tables
 from orchestration.defs.conversations.load import ensure_tables
+from orchestration.defs.llm.client import canonical_json
 from orchestration.defs.tagging.assets import untagged_batches, write_tags
 from orchestration.defs.tagging.hierarchy import MissingReferenceTable
 from orchestration.defs.tagging.records import ensure_tag_table
@@ -25,6 +26,9 @@ from tests.fake_claude import (
     message,
     seed_reference,
     succeeded,
+    summary_for,
+    task_items,
+    task_list_text,
     tool_use,
 )
 
@@ -98,9 +102,8 @@ def test_normal_run_stores_records(connection) -> None:
     fake = FakeClaude()
     tagger = run_tagging(connection, resource(), fake)
     stored = tags(connection)
-    assert stored["a"][:7] == (
-        "tagged", True, 101, "directive", "en", "The user asked for help with a task.", False
-    )
+    summary = summary_for(f"\n<user>\n{WORK}\n</user>\n<assistant>\nSure.\n</assistant>\n")
+    assert stored["a"][:7] == ("tagged", True, 101, "directive", "en", summary, False)
     assert stored["b"][:3] == ("tagged", False, None)
     # One screen request for both, one task request for a.
     assert len(fake.message_bodies) == 2
@@ -112,16 +115,66 @@ def test_normal_run_stores_records(connection) -> None:
     assert usage["cost_usd"] == pytest.approx(2 * (100 * 1 + 50 * 5 + 2000 * 1.25 + 1000 * 0.1) / 1e6)
 
 
-def test_task_call_reuses_prefix(connection) -> None:
+def test_screen_call_caches_prefix_only(connection) -> None:
+    add_conversations(connection, {"a": WORK})
+    fake = FakeClaude()
+    run_tagging(connection, resource(), fake)
+    screen = fake.message_bodies[0]
+    assert screen["system"][0]["cache_control"] == {"type": "ephemeral"}
+    [block] = screen["messages"][0]["content"]
+    # The conversations are billed once at the input price, not written to the cache.
+    assert "cache_control" not in block
+    assert [tool["name"] for tool in screen["tools"]] == ["record_screen"]
+    assert screen["tool_choice"] == {"type": "tool", "name": "record_screen"}
+
+
+def test_task_call_sends_summary_and_list(connection) -> None:
     add_conversations(connection, {"a": WORK})
     fake = FakeClaude()
     run_tagging(connection, resource(), fake)
     screen, task = fake.message_bodies
-    for part in ("tools", "tool_choice", "system"):
-        assert task[part] == screen[part]
-    assert task["messages"][0]["content"][0] == screen["messages"][0]["content"][0]
-    assert screen["messages"][0]["content"][0]["cache_control"] == {"type": "ephemeral"}
-    assert "- [101] Write, update" in task["messages"][0]["content"][1]["text"]
+    [tool] = task["tools"]
+    assert tool["name"] == "record_tasks"
+    assert tool["strict"] is True
+    task_id = tool["input_schema"]["properties"]["tasks"]["items"]["properties"]["task_id"]
+    assert task_id["enum"] == [101, 102]
+    assert task["tool_choice"] == {"type": "tool", "name": "record_tasks"}
+    assert task["system"] != screen["system"]
+    listing, items = task["messages"][0]["content"]
+    assert listing["cache_control"] == {"type": "ephemeral"}
+    assert "- [101] Write, update" in task_list_text(task)
+    assert "- [401]" not in task_list_text(task)
+    assert "cache_control" not in items
+    assert task_items(task) == {1: tags(connection)["a"][5]}
+    assert WORK not in canonical_json(task)
+
+
+def test_task_call_can_send_conversation(connection) -> None:
+    add_conversations(connection, {"a": WORK})
+    fake = FakeClaude()
+    run_tagging(connection, resource(task_input="conversation"), fake)
+    _, task = fake.message_bodies
+    assert '<conversation index="n">' in task["system"][0]["text"]
+    assert "<summary" not in conversation_text(task)
+    assert list(task_items(task)) == [1]
+    assert WORK in task_items(task)[1]
+    assert tags(connection)["a"][2] == 101
+
+
+def test_task_input_change_resends_tasks(connection) -> None:
+    add_conversations(connection, {"a": WORK, "b": CHAT})
+    run_tagging(connection, resource(), FakeClaude())
+    connection.execute("delete from raw.conversation_tags")
+    again = FakeClaude()
+    tagger = run_tagging(connection, resource(task_input="conversation"), again)
+    # Both screens come from the cache; the task answer was keyed by the summary.
+    assert [body["tools"][0]["name"] for body in again.message_bodies] == ["record_tasks"]
+    assert tagger.usage_metadata()["llm_cache_hits"] == 2
+
+
+def test_unknown_task_input_rejected() -> None:
+    with pytest.raises(ValueError, match="task_input must be one of summary, conversation"):
+        resource(task_input="transcript")
 
 
 def test_rerun_makes_no_calls(connection) -> None:

@@ -33,6 +33,7 @@ from tests.fake_claude import (
     is_task_call,
     message,
     seed_reference,
+    summary_for,
     task_choices,
     tool_use,
 )
@@ -128,7 +129,7 @@ def topic_answer(body: dict) -> dict:
                 "middle_group": middle,
                 "interaction_mode": mode,
                 "skills": ["2.A.1.a"],
-                "summary": "The user asked for help with a task.",
+                "summary": summary_for(text),
                 "language": "en",
             }
         )
@@ -315,7 +316,8 @@ def test_hybrid_run_tags_sample_then_rest(warehouse: Path) -> None:
     assert {row[2] for row in offline_rows.values()} == {"offline-v2+learned"}
     assert len(rows) == len(fixture_texts())
 
-    # One screen call per Claude conversation, one task call per occupational one.
+    # One screen call per Claude conversation, one task call per occupational one
+    # (group_size 1, and every summary differs).
     expected_calls = sum(1 + row[3] for row in claude_rows.values())
     assert len(fake.message_bodies) == expected_calls
     assert metadata["llm_calls"] == expected_calls

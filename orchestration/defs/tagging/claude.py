@@ -1,19 +1,22 @@
-"""Claude tagging backend: two tool-use calls per group of conversations, sharing a cached prefix.
+"""Claude tagging backend: two tool-use calls, grouped so that fixed prompt parts are shared.
 
-Conversations are sent in groups (at most `group_size` conversations and `group_max_chars`
-characters), each numbered by an index. Call 1 sends the instructions with the top and
-middle groups of the task hierarchy (system block, cache_control) and the group's scrubbed
-conversations (one user block, cache_control). The model calls record_screen with one entry
-per index: the screen, the groups, the mode, skills, summary and language. Call 2 is sent
-when any conversation of the group is occupational. It repeats that prefix and block, adds
-each chosen middle group's tasks once with the indexes that chose it, and gets one task id
-per index.
-A conversation is thus billed once as a cache write (1.25x) and once as a cache read
-(0.1x), and the shared prefix is read twice per group instead of twice per conversation.
+Call 1 (record_screen) sends groups of conversations (at most `group_size` conversations
+and `group_max_chars` characters), each numbered by an index, after the instructions with
+the top and middle groups of the task hierarchy (system block, cache_control). The model
+returns one entry per index: the screen, the groups, the mode, skills, summary and
+language. Only the shared prefix is marked for the prompt cache, so each conversation is
+billed once at the input price.
+
+Call 2 (record_tasks) is grouped by the middle group that call 1 chose: one request per
+middle group and group of up to `group_size` conversations of the page. It lists that
+middle group's whole task list once (first user block, cache_control) and then each
+conversation as its call-1 summary, or as the scrubbed conversation when `task_input` is
+"conversation". The model returns one task id per index, from an enum of the listed ids.
 
 Each conversation's response is cached on its own: its slice of the group response, keyed
-by its text. So reruns and forgetting work per conversation. A conversation whose entry is
-missing or invalid is sent again alone, once, and then fails.
+by its text (call 2: its middle group and summary or text). So reruns and forgetting work
+per conversation. A conversation whose entry is missing or invalid is sent again alone,
+once, and then fails.
 """
 
 from __future__ import annotations
@@ -40,12 +43,16 @@ CACHE_CONTROL = {"type": "ephemeral"}
 # more tokens than that, and then the API's "prompt is too long" error trims further.
 CHARS_PER_TOKEN = 2.0
 # Tokens kept free for the task list of call 2 and the model output.
+# NOTE: a middle group's list is about 1,750 tokens on average with the O*NET 20.1 hierarchy;
+# a group whose list exceeds this margin relies on the "prompt is too long" retry.
 PROMPT_MARGIN_TOKENS = 8_000
 LANGUAGE_CODE = re.compile(r"^[a-z]{2}$")
 MAX_SUMMARY_CHARS = 600
 # anthropic 2.x rejects a non-streaming request whose max_tokens could take more than ten
 # minutes; 21,333 is the largest value it accepts for this model family.
 MAX_REQUEST_OUTPUT_TOKENS = 21_333
+# What call 2 shows of each conversation (Tagging.task_input).
+TASK_INPUTS = tuple(prompts.TASK_INPUTS)
 
 
 class InvalidAnswer(ValueError):
@@ -54,15 +61,12 @@ class InvalidAnswer(ValueError):
 
 @dataclass(eq=False)
 class _Slot:
-    """One distinct conversation text in a request; identical texts share one slot."""
+    """One distinct request input (conversation or summary); identical inputs share one slot."""
 
     key: str
     items: list
+    text: str
     index: int = 0
-
-    @property
-    def text(self) -> str:
-        return self.items[0].text
 
 
 @dataclass
@@ -75,10 +79,6 @@ class _Item:
     task_id: int | None = None
     failure: str | None = None
     deferred: bool = False
-    # The call-1 request's conversations as (index, text), and this item's index in it;
-    # call 2 repeats the same block so that it is read from the prompt cache.
-    block: tuple[tuple[int, str], ...] | None = None
-    index: int | None = None
 
     @property
     def owner_key(self) -> tuple[str, str]:
@@ -138,6 +138,8 @@ class ClaudeTagger:
     # Conversations per request at most, and their rendered characters at most.
     group_size: int = 20
     group_max_chars: int = 60_000
+    # What call 2 shows of each conversation: "summary" (call 1's summary) or "conversation".
+    task_input: str = "summary"
     _top_alias: dict = field(default_factory=dict, init=False, repr=False)
     _middle_alias: dict = field(default_factory=dict, init=False, repr=False)
     _middle_by_alias: dict = field(default_factory=dict, init=False, repr=False)
@@ -145,6 +147,10 @@ class ClaudeTagger:
     def __post_init__(self) -> None:
         if self.group_size < 1:
             raise ValueError(f"group_size must be at least 1, got {self.group_size}")
+        if self.task_input not in TASK_INPUTS:
+            raise ValueError(
+                f"task_input must be one of {', '.join(TASK_INPUTS)}, got {self.task_input!r}"
+            )
         self._top_alias = {
             top[0]: f"t{number}" for number, top in enumerate(self.hierarchy.top_groups, 1)
         }
@@ -163,11 +169,14 @@ class ClaudeTagger:
             ],
             self.skills,
         )
-        self._tools = prompts.tools(
-            list(self._top_alias.values()),
-            list(self._middle_alias.values()),
-            [skill[0] for skill in self.skills],
-        )
+        self._tools = [
+            prompts.screen_tool(
+                list(self._top_alias.values()),
+                list(self._middle_alias.values()),
+                [skill[0] for skill in self.skills],
+            )
+        ]
+        self._task_system_text = prompts.render_task_system(self.task_input)
         self._skill_ids = {skill[0] for skill in self.skills}
 
         prefix_chars = len(self._system_text) + len(canonical_json(self._tools))
@@ -200,49 +209,66 @@ class ClaudeTagger:
 
     # Request bodies -----------------------------------------------------------------------
 
-    def _base_body(self, block: Sequence[tuple[int, str]]) -> dict:
-        max_tokens = min(self.max_tokens * max(1, len(block)), MAX_REQUEST_OUTPUT_TOKENS)
+    def _max_tokens(self, count: int) -> int:
+        return max(self.max_tokens, min(self.max_tokens * max(1, count), MAX_REQUEST_OUTPUT_TOKENS))
+
+    def _screen_body(self, block: Sequence[tuple[int, str]], slots: Sequence[_Slot]) -> dict:
+        """Return call 1: only the shared prefix is cached, the conversations are plain input."""
         return {
             "model": self.model,
-            "max_tokens": max(self.max_tokens, max_tokens),
+            "max_tokens": self._max_tokens(len(block)),
             "tools": self._tools,
-            "tool_choice": {"type": "any"},
+            "tool_choice": {"type": "tool", "name": prompts.SCREEN_TOOL},
             "system": [{"type": "text", "text": self._system_text, "cache_control": CACHE_CONTROL}],
+            "messages": [
+                {
+                    "role": "user",
+                    "content": [{"type": "text", "text": prompts.render_conversations(block)}],
+                }
+            ],
+        }
+
+    def _task_body(self, block: Sequence[tuple[int, str]], slots: Sequence[_Slot]) -> dict:
+        """Return call 2 for slots of one middle group: its task list (cached), then the inputs.
+
+        The task list block carries cache_control, so a later request for the same middle
+        group reads tools, system and list from the cache. The API caches a prefix only
+        from a minimum length, so a short list is billed at the input price every time.
+        """
+        middle = slots[0].items[0].screen["middle_group"]
+        tasks = self.hierarchy.tasks.get(middle, [])
+        if self.task_input == "summary":
+            inputs = prompts.render_summaries(block)
+        else:
+            inputs = prompts.render_conversations(block)
+        return {
+            "model": self.model,
+            "max_tokens": self._max_tokens(len(block)),
+            "tools": [prompts.task_tool([task_id for task_id, _ in tasks])],
+            "tool_choice": {"type": "tool", "name": prompts.TASK_TOOL},
+            "system": [{"type": "text", "text": self._task_system_text}],
             "messages": [
                 {
                     "role": "user",
                     "content": [
                         {
                             "type": "text",
-                            "text": prompts.render_conversations(block),
+                            "text": prompts.render_task_list(
+                                self._middle_names.get(middle, middle), tasks
+                            ),
                             "cache_control": CACHE_CONTROL,
-                        }
+                        },
+                        {"type": "text", "text": inputs},
                     ],
                 }
             ],
         }
 
-    def _screen_body(self, block: Sequence[tuple[int, str]], slots: Sequence[_Slot]) -> dict:
-        return self._base_body(block)
-
-    def _task_body(self, block: Sequence[tuple[int, str]], slots: Sequence[_Slot]) -> dict:
-        by_middle: dict[str, list[int]] = {}
-        for slot in slots:
-            by_middle.setdefault(slot.items[0].screen["middle_group"], []).append(slot.index)
-        choices = [
-            (
-                self._middle_alias[middle],
-                self._middle_names.get(middle, ""),
-                self.hierarchy.tasks.get(middle, []),
-                sorted(indexes),
-            )
-            for middle, indexes in by_middle.items()
-        ]
-        body = self._base_body(block)
-        body["messages"][0]["content"].append(
-            {"type": "text", "text": prompts.render_task_request(choices)}
-        )
-        return body
+    def _input_text(self, item: _Item, purpose: str) -> str:
+        """Return what a request shows of one conversation for this purpose."""
+        if purpose == "tag_task" and self.task_input == "summary":
+            return item.screen["summary"].strip()[:MAX_SUMMARY_CHARS]
+        return item.text
 
     def _answer_key(self, item: _Item, purpose: str) -> str:
         """Return the cache key of one conversation's response, independent of its group."""
@@ -251,10 +277,13 @@ class ClaudeTagger:
             "model": self.model,
             "hierarchy_version": self.hierarchy.version,
             "purpose": purpose,
-            "conversation": item.text,
         }
         if purpose == "tag_task":
             material["middle_group"] = item.screen["middle_group"]
+            # The field name tells a summary from a conversation with the same text.
+            material[self.task_input] = self._input_text(item, purpose)
+        else:
+            material["conversation"] = item.text
         return request_hash(material)
 
     def _call(self, body: dict, slots: Sequence[_Slot], purpose: str) -> Call:
@@ -355,7 +384,9 @@ class ClaudeTagger:
         slots: dict[str, _Slot] = {}
         for item in items:
             key = self._answer_key(item, purpose)
-            slots.setdefault(key, _Slot(key, [])).items.append(item)
+            if key not in slots:
+                slots[key] = _Slot(key, [], self._input_text(item, purpose))
+            slots[key].items.append(item)
         return list(slots.values())
 
     def _from_cache(self, slots: list[_Slot], purpose: str) -> list[_Slot]:
@@ -429,31 +460,24 @@ class ClaudeTagger:
         return groups
 
     def _screen_groups(self, slots: Sequence[_Slot]) -> list[tuple[tuple, list[_Slot]]]:
+        """Pack slots into requests in their order and number them from 1 in each request."""
         planned = []
         for group in self._pack(slots):
             for index, slot in enumerate(group, 1):
                 slot.index = index
-            block = tuple((slot.index, slot.text) for slot in group)
-            for slot in group:
-                for item in slot.items:
-                    item.block, item.index = block, slot.index
-            planned.append((block, group))
+            planned.append((tuple((slot.index, slot.text) for slot in group), group))
         return planned
 
     def _task_groups(self, slots: Sequence[_Slot]) -> list[tuple[tuple, list[_Slot]]]:
-        """Group task slots by the call-1 block they were screened in, so it is cache-read."""
-        by_block: dict[tuple, list[_Slot]] = {}
-        fresh = []
+        """Pack slots per middle group, so that each request lists one group's tasks once."""
+        by_middle: dict[str, list[_Slot]] = {}
         for slot in slots:
-            item = slot.items[0]
-            if item.block is None:
-                fresh.append(slot)
-                continue
-            slot.index = item.index
-            by_block.setdefault(item.block, []).append(slot)
-        planned = list(by_block.items())
-        planned.extend(self._screen_groups(fresh))
-        return planned
+            by_middle.setdefault(slot.items[0].screen["middle_group"], []).append(slot)
+        return [
+            planned
+            for middle_slots in by_middle.values()
+            for planned in self._screen_groups(middle_slots)
+        ]
 
     def _run_stage(self, items: list[_Item], purpose: str) -> None:
         """Send one request per group; a missing or invalid entry is sent again alone, once.
@@ -466,9 +490,6 @@ class ClaudeTagger:
             return
         plan = self._screen_groups if purpose == "tag_screen" else self._task_groups
         retry = self._send(plan(slots), purpose, last=False)
-        for slot in retry:
-            for item in slot.items:
-                item.block = None
         solo = [group for slot in retry for group in plan([slot])]
         self._send(solo, purpose, last=True)
 
@@ -516,6 +537,7 @@ class ClaudeTagger:
                     item.budget_chars = min(item.budget_chars, len(item.text)) // 2
                     item.text, _ = render_conversation(item.conversation, item.budget_chars)
                     item.trimmed = True
+                slots[0].text = self._input_text(slots[0].items[0], purpose)
             return {slot: reason for slot in slots}
         try:
             entries = self._entries_by_index(outcome.response, purpose)

@@ -16,7 +16,7 @@ from orchestration.defs.llm.cache import ensure_cache_tables
 from orchestration.defs.llm.client import ClientSettings, make_client, validate_settings
 from orchestration.defs.llm.pricing import Prices
 from orchestration.defs.llm.runner import Budget, CallRunner, RunnerSettings
-from orchestration.defs.tagging.claude import ClaudeTagger
+from orchestration.defs.tagging.claude import TASK_INPUTS, ClaudeTagger
 from orchestration.defs.tagging.hierarchy import load_hierarchy, load_skills
 from orchestration.defs.tagging.hybrid import HybridTagger, LearningSettings
 from orchestration.defs.tagging.offline import OfflineTagger, TaskStatement
@@ -27,6 +27,11 @@ BACKENDS = ("offline", "claude", "replay", "hybrid")
 # Backends that send requests to the API and so need a key.
 KEYED_BACKENDS = ("claude", "hybrid")
 DEFAULT_MODEL = "claude-haiku-4-5"
+# Conversations per page when batch_size is unset. The model-backed backends read larger
+# pages because call 2 sends one request per middle group and page: on the 3,994
+# conversations of the shared mirror, pages of 2,000 cut task requests from 1,454 to 613
+# (bench/estimate_cost.py). A page of 2,000 conversations holds a few megabytes of text.
+DEFAULT_BATCH_SIZES = {"offline": 500, "claude": 2000, "replay": 2000, "hybrid": 2000}
 # The key the replay backend sends; the replay transport never checks it.
 REPLAY_API_KEY = "replay-no-key"
 
@@ -40,9 +45,10 @@ class Tagging(dg.ConfigurableResource):
     """
 
     backend: str = "offline"
-    # Conversations tagged and written per batch, so memory stays bounded. With the claude
-    # backend a batch at or above batch_threshold goes to the Message Batches API as one batch.
-    batch_size: int = 500
+    # Conversations tagged and written per batch (page), so memory stays bounded. With the
+    # claude backend a batch at or above batch_threshold goes to the Message Batches API as
+    # one batch. None (the default) takes DEFAULT_BATCH_SIZES for the backend.
+    batch_size: int | None = None
     min_similarity: float | None = None
     # ANTHROPIC_API_KEY through dg.EnvVar; only the claude and hybrid backends need it.
     api_key: str | None = None
@@ -53,6 +59,9 @@ class Tagging(dg.ConfigurableResource):
     # Conversations sent in one request at most, and their characters at most.
     group_size: int = 20
     group_max_chars: int = 60_000
+    # What the task call (call 2) shows of each conversation: "summary", the call-1 summary
+    # written without personal details, or "conversation", the scrubbed conversation.
+    task_input: str = "summary"
     # Messages API requests in flight at once.
     concurrency: int = 4
     # Requests per stage from which the Message Batches API is used; None never uses it.
@@ -94,6 +103,14 @@ class Tagging(dg.ConfigurableResource):
     # Conversations sent to Claude per run for low confidence; None has no limit.
     max_escalations: int | None = 500
 
+    @model_validator(mode="before")
+    @classmethod
+    def _default_batch_size(cls, data: object) -> object:
+        if isinstance(data, dict) and data.get("batch_size") is None:
+            backend = data.get("backend", "offline")
+            return {**data, "batch_size": DEFAULT_BATCH_SIZES.get(backend, 500)}
+        return data
+
     @model_validator(mode="after")
     def _check_settings(self) -> Tagging:
         if self.backend not in BACKENDS:
@@ -105,6 +122,8 @@ class Tagging(dg.ConfigurableResource):
                 f"the {self.backend} tagging backend needs an API key: set ANTHROPIC_API_KEY, "
                 "or set TAGGING_BACKEND=offline"
             )
+        if self.batch_size is None or self.batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
         if self.backend == "hybrid":
             self._check_learning()
         if self.backend in ("claude", "replay", "hybrid"):
@@ -113,6 +132,10 @@ class Tagging(dg.ConfigurableResource):
                 raise ValueError(f"concurrency must be at least 1, got {self.concurrency}")
             if self.group_size < 1:
                 raise ValueError(f"group_size must be at least 1, got {self.group_size}")
+            if self.task_input not in TASK_INPUTS:
+                raise ValueError(
+                    f"task_input must be one of {', '.join(TASK_INPUTS)}, got {self.task_input!r}"
+                )
             if self.budget_usd is not None and self.budget_usd < 0:
                 raise ValueError(f"budget_usd must be 0 or more, got {self.budget_usd}")
         return self
@@ -198,6 +221,7 @@ class Tagging(dg.ConfigurableResource):
             log=log,
             group_size=self.group_size,
             group_max_chars=self.group_max_chars,
+            task_input=self.task_input,
         )
         if self.backend in KEYED_BACKENDS:
             runner.resume_batches()
