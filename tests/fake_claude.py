@@ -3,8 +3,8 @@
 The fake responds to Messages and Message Batches requests in the API's shapes. Its
 default response reads the offered options from the request itself: call 1 answers every
 numbered conversation with the first middle group and skill of the tool's enums and a
-summary named after a digest of the conversation, call 2 answers every numbered item with
-the first task of the request's task list.
+summary named after a digest of the conversation. Call 2 returns the first task of the
+request's task list for every numbered item.
 """
 
 from __future__ import annotations

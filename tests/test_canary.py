@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import subprocess
 from pathlib import Path
@@ -22,7 +23,7 @@ import pytest
 from orchestration import settings
 from orchestration.defs.tagging.replay import ReplayTransport, WarehouseResponses
 from orchestration.defs.tagging.resource import Tagging
-from tests.fake_claude import seed_reference
+from tests.fake_claude import conversations, seed_reference, tool_name
 from tests.fixtures.mirror import write_fixture_mirror
 from tests.graph import materialize_all
 
@@ -240,6 +241,20 @@ def test_replay_sends_scrubbed_requests(canary_run: dict[str, str]) -> None:
         pytest.skip("only the replay backend sends model requests")
     assert "[EMAIL]" in canary_run["requests"]
     assert "[CARD]" in canary_run["requests"]
+
+
+def test_replay_request_count_and_shape(canary_run: dict[str, str]) -> None:
+    if canary_run["backend"] != "replay":
+        pytest.skip("only the replay backend sends model requests")
+    bodies = json.loads(canary_run["requests"])
+    # Nothing is recorded, so every call-1 request fails and no call 2 follows.
+    assert {tool_name(body) for body in bodies} == {"record_screen"}
+    sizes = [len(conversations(body)) for body in bodies]
+    assert max(sizes) <= 20
+    assert len(bodies) == math.ceil(sum(sizes) / 20)
+    for body in bodies:
+        [block] = body["messages"][0]["content"]
+        assert "cache_control" not in block
 
 
 @pytest.mark.parametrize("place", ["warehouse", "logs", "files", "requests"])

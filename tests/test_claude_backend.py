@@ -167,9 +167,21 @@ def test_task_input_change_resends_tasks(connection) -> None:
     connection.execute("delete from raw.conversation_tags")
     again = FakeClaude()
     tagger = run_tagging(connection, resource(task_input="conversation"), again)
-    # Both screens come from the cache; the task answer was keyed by the summary.
+    # Both screens come from the cache, but the stored task response was keyed by the summary.
     assert [body["tools"][0]["name"] for body in again.message_bodies] == ["record_tasks"]
     assert tagger.usage_metadata()["llm_cache_hits"] == 2
+
+
+def test_page_size_default_per_backend() -> None:
+    assert Tagging().batch_size == 500
+    assert Tagging(backend="claude", api_key="k").batch_size == 2000
+    assert Tagging(backend="replay").batch_size == 2000
+    assert Tagging(backend="claude", api_key="k", batch_size=300).batch_size == 300
+
+
+def test_page_size_below_one_rejected() -> None:
+    with pytest.raises(ValueError, match="batch_size must be at least 1, got 0"):
+        Tagging(backend="claude", api_key="k", batch_size=0)
 
 
 def test_unknown_task_input_rejected() -> None:

@@ -97,7 +97,7 @@ def test_groups_bound_request_count(connection) -> None:
 
 
 def test_task_request_spans_screen_groups(connection) -> None:
-    # Work and chat alternate in key order, so each screen request holds some of each.
+    # Work and chat alternate in key order, so each screen request contains some of each.
     spread = {
         "c1": WORK,
         "c2": CHAT,
@@ -132,6 +132,7 @@ def test_task_requests_split_by_middle_group(connection) -> None:
     )
     fake = FakeClaude([menu_in_second_group])
     run_tagging(connection, resource(), fake)
+
     screen, *task_requests = fake.message_bodies
     assert len(conversations(screen)) == 5
     assert len(task_requests) == 2
@@ -141,6 +142,7 @@ def test_task_requests_split_by_middle_group(connection) -> None:
             "task_id"
         ]["enum"]
         lists[tuple(ids)] = (task_list_text(body), sorted(task_items(body).values()))
+
     summaries = {key: row[5] for key, row in tags(connection).items()}
     programming, menus = lists[(101, 102)], lists[(401,)]
     assert programming[0].startswith("Middle group: Programming\nTasks:\n- [101]")
@@ -283,7 +285,7 @@ def test_forgetting_one_of_shared_task_request(connection) -> None:
     ).fetchall()
     [block] = json.loads(response_json)["content"]
     assert [entry["index"] for entry in block["input"]["tasks"]] == [2]
-    # The remaining conversation is still answered from the cache, with no call.
+    # The remaining conversation still gets its task from the cache, with no call.
     connection.execute("delete from raw.conversation_tags")
     again = FakeClaude()
     run_tagging(connection, resource(), again)

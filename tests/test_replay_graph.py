@@ -17,6 +17,7 @@ from tests.fake_claude import (
     FakeClaudeTagging,
     is_task_call,
     seed_reference,
+    task_items,
 )
 from tests.fake_claude import conversations as numbered
 from tests.fixtures.mirror import write_fixture_mirror
@@ -96,7 +97,24 @@ def test_claude_run_groups_conversations(runs: dict) -> None:
     assert max(sizes) <= 20
     assert sum(sizes) <= conversations
     assert len(screens) == math.ceil(sum(sizes) / 20)
-    assert 0 < len(task_requests) <= len(screens)
+    # The fake places every occupational conversation in the first middle group and gives
+    # each text its own summary. The fixture fits in one page, so call 2 sends that group's
+    # task list once per 20 distinct summaries.
+    summaries = query(
+        runs["claude_warehouse"],
+        "select count(distinct summary) from raw.conversation_tags where is_occupational",
+    )[0][0]
+    task_sizes = [len(task_items(body)) for body in task_requests]
+    assert conversations <= 2000
+    assert sum(task_sizes) == summaries
+    assert len(task_requests) == math.ceil(summaries / 20)
+    offered = {
+        tuple(body["tools"][0]["input_schema"]["properties"]["tasks"]["items"]["properties"][
+            "task_id"
+        ]["enum"])
+        for body in task_requests
+    }
+    assert len(offered) == 1
     metadata = materialization_metadata(runs["claude"], ["raw", "conversation_tags"])
     assert metadata["llm_calls"] == len(bodies)
     assert metadata["cost_usd"] > 0

@@ -42,16 +42,17 @@ CACHE_CONTROL = {"type": "ephemeral"}
 # English (about four), so a fit is rarely wrong. Text in scripts such as Chinese can take
 # more tokens than that, and then the API's "prompt is too long" error trims further.
 CHARS_PER_TOKEN = 2.0
-# Tokens kept free for the task list of call 2 and the model output.
-# NOTE: a middle group's list is about 1,750 tokens on average with the O*NET 20.1 hierarchy;
-# a group whose list exceeds this margin relies on the "prompt is too long" retry.
+# Tokens kept free for the model output and request framing. Call 2 fits in the same
+# budget while a middle group's task list is shorter than call 1's prefix. With O*NET 20.1
+# the longest list is about 5,000 tokens and the prefix about 9,700. A longer list leaves
+# the "prompt is too long" retry to trim the conversation.
 PROMPT_MARGIN_TOKENS = 8_000
 LANGUAGE_CODE = re.compile(r"^[a-z]{2}$")
 MAX_SUMMARY_CHARS = 600
 # anthropic 2.x rejects a non-streaming request whose max_tokens could take more than ten
 # minutes; 21,333 is the largest value it accepts for this model family.
 MAX_REQUEST_OUTPUT_TOKENS = 21_333
-# What call 2 shows of each conversation (Tagging.task_input).
+# Allowed values of Tagging.task_input, the part of each conversation that call 2 sends.
 TASK_INPUTS = tuple(prompts.TASK_INPUTS)
 
 
@@ -280,7 +281,7 @@ class ClaudeTagger:
         }
         if purpose == "tag_task":
             material["middle_group"] = item.screen["middle_group"]
-            # The field name tells a summary from a conversation with the same text.
+            # The field name keeps a summary and a conversation with the same text apart.
             material[self.task_input] = self._input_text(item, purpose)
         else:
             material["conversation"] = item.text
@@ -473,11 +474,10 @@ class ClaudeTagger:
         by_middle: dict[str, list[_Slot]] = {}
         for slot in slots:
             by_middle.setdefault(slot.items[0].screen["middle_group"], []).append(slot)
-        return [
-            planned
-            for middle_slots in by_middle.values()
-            for planned in self._screen_groups(middle_slots)
-        ]
+        planned = []
+        for middle_slots in by_middle.values():
+            planned.extend(self._screen_groups(middle_slots))
+        return planned
 
     def _run_stage(self, items: list[_Item], purpose: str) -> None:
         """Send one request per group; a missing or invalid entry is sent again alone, once.

@@ -69,7 +69,7 @@ Call the tool record_tasks once, with one entry per item in "tasks": the item's 
 the id of the single listed task that the user's request serves best.
 """
 
-# What call 2 shows of each conversation: the call-1 summary or the scrubbed conversation.
+# Call 2's input kinds: the description and tag name of the items in its second user block.
 TASK_INPUTS = {
     "summary": ("summaries of the conversations, written without personal details", "summary"),
     "conversation": ("the conversations", "conversation"),
