@@ -325,6 +325,12 @@ def test_hybrid_run_tags_sample_then_rest(warehouse: Path) -> None:
     assert metadata["escalation_capped"] == len(rest) - 3
     assert metadata["offline_tagged_this_run"] == len(rest) - 3
     assert metadata["tagged_this_run"] == len(rest)
+    # The rest kept offline would have cost this run's calls and dollars per Claude conversation.
+    sent = len(claude_rows)
+    assert metadata["claude_calls_saved_estimate"] == round((len(rest) - 3) * expected_calls / sent)
+    assert metadata["claude_cost_saved_usd_estimate"] == pytest.approx(
+        (len(rest) - 3) * metadata["cost_usd"] / sent, abs=1e-4
+    )
 
     agreement = expected_agreement(warehouse, tagging)
     for name, value in agreement.items():
@@ -346,6 +352,8 @@ def test_hybrid_rerun_makes_no_calls(warehouse: Path) -> None:
     assert fake.requests == []
     assert metadata["llm_calls"] == 0
     assert metadata["tagged_this_run"] == 0
+    assert metadata["claude_calls_saved_estimate"] == 0
+    assert metadata["claude_cost_saved_usd_estimate"] is None
     assert query(warehouse, "select count(*) from raw.conversation_tags") == before
 
 

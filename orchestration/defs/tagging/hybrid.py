@@ -359,9 +359,22 @@ class HybridTagger:
 
     def usage_metadata(self) -> dict[str, object]:
         """Return Claude's usage with the sample split, agreement and escalation counts."""
-        calls_per_conversation = 1 + self._sample_occupational_share
+        usage = self.claude.usage_metadata()
+        sent = self.counts["sample_tagged_this_run"] + self.counts["escalated"]
+        if sent and usage["llm_calls"]:
+            # Requests carry groups of conversations, so the rate comes from this run's calls.
+            calls_per_conversation = usage["llm_calls"] / sent
+            cost_per_conversation = usage["cost_usd"] / sent
+        else:
+            # Nothing went to Claude this run: assume full groups, one screen request and,
+            # for the sample's occupational share, one task request per group.
+            calls_per_conversation = (
+                1 + self._sample_occupational_share
+            ) / self.claude.group_size
+            cost_per_conversation = None
+        kept = self.counts["offline_tagged"]
         return {
-            **self.claude.usage_metadata(),
+            **usage,
             "claude_model": self.claude.model,
             "learn_sample_fraction": self.settings.sample_fraction,
             "learn_sample_tagged": self._train_count + self._held_back_count,
@@ -378,10 +391,9 @@ class HybridTagger:
             "escalation_failed": self.counts["escalation_failed"],
             "escalation_deferred": self.counts["escalation_deferred"],
             "escalation_capped": self.counts["escalation_capped"],
-            # Claude sends one screen call per conversation and a task call for occupational
-            # ones; the sample's occupational share sizes the calls avoided.
-            "claude_calls_saved_estimate": round(
-                self.counts["offline_tagged"] * calls_per_conversation
+            "claude_calls_saved_estimate": round(kept * calls_per_conversation),
+            "claude_cost_saved_usd_estimate": (
+                None if cost_per_conversation is None else round(kept * cost_per_conversation, 4)
             ),
         }
 
