@@ -32,7 +32,10 @@ _ENVIRONMENT_FEEDBACK = re.compile(
 _REVISION = re.compile(
     r"\b(make it|rewrite|revise|rephrase|shorten|shorter|longer|more (formal|casual|concise|detailed)"
     r"|change (it|the|this)|instead|try again|another version|add (a|an|more|some)|remove|"
-    r"less \w+|redo|edit (it|this)|can you (also|now))\b",
+    r"less \w+|redo|edit (it|this)|can you (also|now)|again"
+    r"|the same \w+( \w+)? (but|for)|should (be|have|say|sound)|too (long|short|formal|casual))\b"
+    # A turn that opens by correcting the previous response ("no, ...", "actually ...").
+    r"|^\s*(no|nope|actually|i mean|not quite|not what i)\b",
     re.IGNORECASE,
 )
 _DIRECTIVE_START = re.compile(
@@ -83,6 +86,48 @@ _ACKNOWLEDGEMENT = re.compile(
     r"^\s*(ok(ay)?|thanks?|thank you|great|cool|perfect|got it|nice|yes|no)\b[\s\w!.,]{0,30}$",
     re.IGNORECASE,
 )
+# Asking for something to be chosen for the user (a product, a name, a place) hands the
+# choice over, so it is directive even when phrased as a question.
+_RECOMMENDATION = re.compile(
+    r"\b(recommend|recommendations?|suggest|suggestions?|ideas? for|good (brand|name|place|book|app"
+    r"|gift|one)s?|best \w+( \w+)? (for|to)|which (\w+ )?(should|would) (i|you) (buy|get|use|pick"
+    r"|choose|recommend)|what (\w+ )?should i (buy|get|watch|read|cook|make|name|play))\b",
+    re.IGNORECASE,
+)
+# A problem to be worked out: a calculation, an equation or a quantity asked for.
+_COMPUTATION = re.compile(
+    r"\b(calculate|compute|solve|simplify|evaluate|how (much|many) (is|are|will|would|do)"
+    r"|value of|square root|percent(age)? of|\d+\s*% of)\b"
+    # An operator between numbers or terms. A plain hyphen counts only with spaces around
+    # it, so ranges such as "18-30" do not.
+    r"|\d\s*[+*/×÷^=−]\s*[\w(]|\d\s+-\s+[\w(]|\b\d+x\b",
+    re.IGNORECASE,
+)
+# A request worded as a command whose object is knowledge, not a produced text.
+_INFORMATION = re.compile(
+    r"\b(give|provide|tell|show) (me |us )?(some |more |an? )?(information|info|details|facts"
+    r"|background|overview|explanation|history|idea of)\b|\binformation (on|about)\b",
+    re.IGNORECASE,
+)
+# How-to guidance or advice for the user's own situation.
+_ADVICE = re.compile(
+    r"\b(how (do|can|should|would) i|what should i do|should i|is it (ok|okay|safe|bad|normal) (to|for|if)"
+    r"|what can i do|where (do|should|can) i (start|begin))\b",
+    re.IGNORECASE,
+)
+# A produced piece of work named as the object of the request.
+_ARTEFACT = re.compile(
+    r"\b(an? |the |some |\d+ )(\w+ ){0,2}(story|poem|essay|e-?mail|letter|script|function|program"
+    r"|code|list|plan|summary|table|outline|post|posts|article|speech|song|lyrics|report|resume"
+    r"|cover letter|recipe|slogan|tagline|caption|description|message|paragraph|template|query"
+    r"|prompt|title|names|itinerary|schedule|menu|quiz|translation|bio|ad|advert)\b",
+    re.IGNORECASE,
+)
+_QUESTION_START = re.compile(
+    r"^\s*(what|how|why|when|where|who|which|is|are|was|were|do|does|did|can|could|should|will"
+    r"|would)\b",
+    re.IGNORECASE,
+)
 # A user turn longer than this is taken as pasted material (homework, a document, code).
 PASTE_CHARS = 400
 # Names of the columns `turn_features` returns, in order.
@@ -96,14 +141,22 @@ TURN_FEATURES = (
     "validation",
     "paste_share",
     "acknowledgement_share",
+    "recommendation_share",
+    "computation_share",
+    "information_share",
+    "advice_share",
+    "artefact_share",
+    "follow_up_question_share",
 )
 
 
 def turn_features(user_turns: tuple[str, ...]) -> list[float]:
     """Describe the turn structure of a conversation as numbers between 0 and 1.
 
-    Shares are over the user turns, except feedback and revision, which count only the
-    turns after the first because errors and change requests respond to earlier output.
+    Shares are over the user turns, except feedback, revision and follow-up questions,
+    which count only the turns after the first because they respond to earlier output.
+    Request patterns read the first 300 characters of a turn, so pasted material after a
+    request does not count as one.
     """
     turns = [turn.strip() for turn in user_turns if turn.strip()]
     if not turns:
@@ -118,17 +171,30 @@ def turn_features(user_turns: tuple[str, ...]) -> list[float]:
         ]
         return sum(found) / len(items)
 
+    heads = [turn[:300] for turn in turns]
     directive = [
-        bool(_DIRECTIVE_START.search(turn) or _DIRECTIVE_REQUEST.search(turn)) for turn in turns
+        bool(_DIRECTIVE_START.search(turn) or _DIRECTIVE_REQUEST.search(turn))
+        and not _INFORMATION.search(turn)
+        for turn in heads
     ]
     return [
         min(len(turns), 10) / 10,
         sum(directive) / len(turns),
-        share(_EXPLANATION, [turn[:300] for turn in turns]),
+        share(_EXPLANATION, heads),
         sum(turn.rstrip().endswith("?") for turn in turns) / len(turns),
         share(_ENVIRONMENT_FEEDBACK, later),
         share(_REVISION, later),
         float(any(_VALIDATION.search(turn) for turn in turns)),
         sum(len(turn) > PASTE_CHARS for turn in turns) / len(turns),
         share(_ACKNOWLEDGEMENT, turns, start_only=True),
+        share(_RECOMMENDATION, heads),
+        share(_COMPUTATION, heads),
+        share(_INFORMATION, heads),
+        share(_ADVICE, heads),
+        share(_ARTEFACT, heads),
+        sum(_is_question(turn) for turn in later) / len(later) if later else 0.0,
     ]
+
+
+def _is_question(turn: str) -> bool:
+    return turn.rstrip().endswith("?") or bool(_QUESTION_START.match(turn))
