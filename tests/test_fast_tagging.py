@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from orchestration.defs.tagging import embedding
+from orchestration.defs.tagging import embedding, semantic
 from orchestration.defs.tagging.labelled_examples import NOT_OCCUPATIONAL, load_examples
 from orchestration.defs.tagging.offline import OfflineTagger, TaskStatement
 from orchestration.defs.tagging.records import ConversationText
@@ -68,14 +68,27 @@ class FakeFastScorer:
 
 
 class FakeFullScorer:
-    """Transformer stand-in that records which conversations it was given."""
+    """Transformer stand-in that records which conversations it scored."""
 
-    def __init__(self) -> None:
+    def __init__(self, probabilities: list[float] | None = None) -> None:
+        self.groups = ["15", "35", NOT_OCCUPATIONAL]
         self.requests: list[list[str]] = []
+        self.fused: np.ndarray | None = None
+        self._probabilities = np.array(probabilities or [0.0, 1.0, 0.0])
 
-    def choose(self, user_turns: Sequence[Sequence[str]]) -> list[Choice]:
+    def encode_conversations(self, user_turns: Sequence[Sequence[str]]) -> np.ndarray:
         self.requests.append([turns[0] for turns in user_turns])
-        return [Choice("35", 2, "learning", 0.9) for _ in user_turns]
+        return np.zeros((len(user_turns), 2))
+
+    def group_probabilities(self, queries: np.ndarray) -> np.ndarray:
+        return np.tile(self._probabilities, (len(queries), 1))
+
+    def choices(self, queries, probabilities, user_turns) -> list[Choice]:
+        self.fused = probabilities
+        return [
+            Choice(self.groups[int(row.argmax())], 2, "learning", float(row.max()))
+            for row in probabilities
+        ]
 
 
 def test_cascade_rescores_smallest_margins() -> None:
@@ -83,7 +96,7 @@ def test_cascade_rescores_smallest_margins() -> None:
         [[0.9, 0.05, 0.05], [0.40, 0.39, 0.21], [0.7, 0.2, 0.1], [0.35, 0.33, 0.32]]
     )
     full = FakeFullScorer()
-    cascade = CascadeScorer(fast, full, share=0.5)
+    cascade = CascadeScorer(fast, full, share=0.5, full_weight=1.0)
     choices = cascade.choose([("a",), ("b",), ("c",), ("d",)])
     assert full.requests == [["b", "d"]], "smallest margin first"
     assert [choice.interaction_mode for choice in choices] == [
@@ -114,6 +127,30 @@ def test_cascade_rounds_share_per_batch() -> None:
     assert len(full.requests) == 1, "0.45 of a conversation rounds down to none"
 
 
+def test_cascade_fuses_probabilities() -> None:
+    fast = FakeFastScorer([[0.6, 0.4, 0.0]])
+    full = FakeFullScorer([0.0, 0.8, 0.2])
+    cascade = CascadeScorer(fast, full, share=1.0, full_weight=0.25)
+    [choice] = cascade.choose([("a",)])
+    assert full.fused is not None
+    assert np.allclose(full.fused, [[0.45, 0.5, 0.05]])
+    assert choice.soc_major_group == "35"
+
+
+def test_cascade_keeps_fast_group_when_weighted() -> None:
+    fast = FakeFastScorer([[0.9, 0.1, 0.0]])
+    full = FakeFullScorer([0.3, 0.7, 0.0])
+    [choice] = CascadeScorer(fast, full, share=1.0, full_weight=0.5).choose([("a",)])
+    assert choice.soc_major_group == "15", "0.5 * 0.9 + 0.5 * 0.3 outweighs 0.5 * 0.1 + 0.5 * 0.7"
+
+
+def test_cascade_rejects_different_groups() -> None:
+    full = FakeFullScorer()
+    full.groups = ["15", NOT_OCCUPATIONAL]
+    with pytest.raises(ValueError, match="same groups"):
+        CascadeScorer(FakeFastScorer([[1.0, 0.0, 0.0]]), full, share=0.1)
+
+
 @pytest.mark.parametrize("share", [-0.1, 1.5])
 def test_cascade_rejects_invalid_share(share: float) -> None:
     with pytest.raises(ValueError, match="cascade share"):
@@ -141,7 +178,10 @@ def test_group_classifier_learns_reference_groups(cache_dir: Path) -> None:
 
 
 @needs_model
-def test_cascade_tagger_at_full_share_matches_transformer(cache_dir: Path) -> None:
+def test_cascade_tagger_at_full_share_matches_transformer(
+    cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(semantic, "CASCADE_FULL_WEIGHT", 1.0)
     cascade = OfflineTagger(STATEMENTS, encoder="cascade", cache_dir=cache_dir, cascade_share=1.0)
     transformer = OfflineTagger(STATEMENTS, encoder="embedding", cache_dir=cache_dir)
     assert cascade.prompt_version == "offline-v4-cascade"

@@ -44,9 +44,9 @@ LEARNED_SUFFIX = "+learned"
 ENCODERS = ("auto", "embedding", "static", "cascade", "tfidf")
 # Share of each batch that the cascade encoder sends to the transformer. It sends the
 # conversations whose static-vector scores separate the two most likely groups least. At
-# 0.1 the cascade tagged 165 development conversations/s on a shared 2-core VM
-# (bench/bench_tagging.py, docs/benchmarks.md).
-DEFAULT_CASCADE_SHARE = 0.1
+# 0.2 the cascade tagged 215 development conversations/s on an otherwise idle 2-core VM
+# but 78/s with the machine shared (bench/bench_tagging.py, docs/benchmarks.md).
+DEFAULT_CASCADE_SHARE = 0.2
 # Cosine similarity below which the TF-IDF fallback takes a conversation as not
 # occupational. Chosen on a handful of everyday and work requests; an estimate.
 DEFAULT_MIN_SIMILARITY = 0.12
