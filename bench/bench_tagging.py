@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         conversations = synthetic_conversations(arguments.count)
     # One small batch first, so one-time work inside the engine is not timed (20, so the
-    # cascade at its default share sends four conversations to the transformer).
+    # cascade at its default share sends five conversations to the transformer).
     tagger.tag(conversations[:20])
     started = time.perf_counter()
     for start in range(0, len(conversations), arguments.batch_size):

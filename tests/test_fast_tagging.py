@@ -209,3 +209,21 @@ def test_cascade_tagger_at_zero_share_matches_static(cache_dir: Path) -> None:
     ]
     assert cascade_records[0].task_id == 1
     assert cascade.run_stats()["transformer_rescored"] == 0
+
+
+@needs_model
+def test_cascade_transformer_reads_short_input(
+    cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cascade = OfflineTagger(STATEMENTS, encoder="cascade", cache_dir=cache_dir, cascade_share=1.0)
+    original = embedding.encode
+    limits: list[int] = []
+
+    def recording_encode(texts, **options):
+        limits.append(options.get("max_chars", embedding.MAX_CHARS))
+        return original(texts, **options)
+
+    monkeypatch.setattr(embedding, "encode", recording_encode)
+    cascade.tag(CONVERSATIONS[:2])
+    assert limits == [semantic.CASCADE_MAX_CHARS]
+    assert semantic.CASCADE_MAX_CHARS < embedding.MAX_CHARS

@@ -25,6 +25,7 @@ from orchestration.defs.tagging.language import detect_language
 from orchestration.defs.tagging.modes import classify_mode
 from orchestration.defs.tagging.records import ConversationText, TagRecord
 from orchestration.defs.tagging.semantic import (
+    CASCADE_MAX_CHARS,
     Candidate,
     CascadeScorer,
     SemanticScorer,
@@ -44,9 +45,10 @@ LEARNED_SUFFIX = "+learned"
 ENCODERS = ("auto", "embedding", "static", "cascade", "tfidf")
 # Share of each batch that the cascade encoder sends to the transformer. It sends the
 # conversations whose static-vector scores separate the two most likely groups least. At
-# 0.2 the cascade tagged 215 development conversations/s on an otherwise idle 2-core VM
-# but 78/s with the machine shared (bench/bench_tagging.py, docs/benchmarks.md).
-DEFAULT_CASCADE_SHARE = 0.2
+# 0.25 the cascade tagged 166 development conversations/s on an otherwise idle 2-core VM
+# (bench/bench_tagging.py, docs/benchmarks.md), and about a third of that with the
+# machine shared.
+DEFAULT_CASCADE_SHARE = 0.25
 # Cosine similarity below which the TF-IDF fallback takes a conversation as not
 # occupational. Chosen on a handful of everyday and work requests; an estimate.
 DEFAULT_MIN_SIMILARITY = 0.12
@@ -129,7 +131,9 @@ class OfflineTagger:
         if encoder == "cascade":
             self._semantic = CascadeScorer(
                 SemanticScorer(chosen, examples, cache_dir=cache_dir, static_vectors=True),
-                SemanticScorer(chosen, examples, cache_dir=cache_dir),
+                SemanticScorer(
+                    chosen, examples, cache_dir=cache_dir, query_max_chars=CASCADE_MAX_CHARS
+                ),
                 share,
             )
             self.model = (
