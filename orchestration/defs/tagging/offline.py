@@ -78,10 +78,11 @@ class OfflineTagger:
 
     `encoder` is "embedding" (local model, fails when the package is missing), "static"
     (word vectors distilled from that model, see static_vectors.py), "cascade" (static
-    vectors, then the model for the `cascade_share` of each batch they are least certain of),
-    "tfidf", or "auto" (the model when installed, else TF-IDF). `usage_shares` maps a normalised task
-    statement to its published share of traffic; when given, only those tasks are returned
-    (the usage prior). `cache_dir` keeps task and example embeddings between runs.
+    vectors, then the model for the `cascade_share` of each batch they are least certain
+    of), "tfidf", or "auto" (the model when installed, else TF-IDF). `usage_shares` maps a
+    normalised task statement to its published share of traffic; when given, only those
+    tasks are returned (the usage prior). `cache_dir` keeps task and example embeddings
+    between runs.
     """
 
     backend = BACKEND
