@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import sys
@@ -24,7 +25,12 @@ from pathlib import Path
 from orchestration import settings
 from orchestration.defs.conversations.scrub import scrub_text
 from orchestration.defs.reference.resource import ReferenceData
-from orchestration.defs.tagging.offline import ENCODERS, OfflineTagger, TaskStatement
+from orchestration.defs.tagging.offline import (
+    DEFAULT_CASCADE_SHARE,
+    ENCODERS,
+    OfflineTagger,
+    TaskStatement,
+)
 from orchestration.defs.tagging.records import ConversationText
 from orchestration.evaluate import load_statements, load_usage_shares, read_labels
 
@@ -89,6 +95,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=2000, help="conversations to tag")
     parser.add_argument("--batch-size", type=int, default=500, help="conversations per batch")
     parser.add_argument("--encoder", choices=ENCODERS, default="auto", help="offline encoder")
+    parser.add_argument(
+        "--cascade-share",
+        type=float,
+        default=DEFAULT_CASCADE_SHARE,
+        help="share of each batch the cascade encoder sends to the transformer (0 to 1)",
+    )
     parser.add_argument("--no-prior", action="store_true", help="answer from every task")
     parser.add_argument(
         "--labels", type=Path, help="labelled JSON Lines file whose user turns are tagged"
@@ -107,14 +119,16 @@ def main(argv: list[str] | None = None) -> int:
         encoder=arguments.encoder,
         usage_shares=shares,
         cache_dir=settings.embedding_cache_dir(),
+        cascade_share=arguments.cascade_share,
     )
     load_seconds = time.perf_counter() - started
     if arguments.labels:
         conversations = labelled_conversations(arguments.labels, arguments.count)
     else:
         conversations = synthetic_conversations(arguments.count)
-    # One small batch first, so one-time work inside the engine is not timed.
-    tagger.tag(conversations[:8])
+    # One small batch first, so one-time work inside the engine is not timed (20, so the
+    # cascade at its default share sends five conversations to the transformer).
+    tagger.tag(conversations[:20])
     started = time.perf_counter()
     for start in range(0, len(conversations), arguments.batch_size):
         tagger.tag(conversations[start : start + arguments.batch_size])
@@ -129,11 +143,13 @@ def main(argv: list[str] | None = None) -> int:
         "tag_seconds": round(seconds, 2),
         "conversations_per_second": round(len(conversations) / seconds, 1),
         "peak_rss_mib": round(peak_rss_mib(), 1),
+        "load_average": round(os.getloadavg()[0], 1),
     }
     print(
         f"{summary['conversations']} conversations in {summary['tag_seconds']} s: "
         f"{summary['conversations_per_second']} conversations/s after a "
-        f"{summary['load_seconds']} s load; peak RSS {summary['peak_rss_mib']} MiB"
+        f"{summary['load_seconds']} s load; peak RSS {summary['peak_rss_mib']} MiB; "
+        f"load average {summary['load_average']}"
     )
     print(json.dumps(summary))
     return 0

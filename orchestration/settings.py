@@ -98,7 +98,7 @@ ENV_TAGGING_USAGE_PRIOR = "TAGGING_USAGE_PRIOR"
 
 
 def tagging_encoder() -> str:
-    """Return how the offline tagger reads text: auto (default), embedding, static or tfidf."""
+    """Return the offline encoder: auto (default), embedding, static, cascade or tfidf."""
     return (os.environ.get(ENV_TAGGING_ENCODER) or "auto").strip().lower()
 
 

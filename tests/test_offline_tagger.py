@@ -363,7 +363,7 @@ def test_static_encoder_caches_word_vectors(
 def test_static_tagger_names_its_setup(tmp_path: Path) -> None:
     tagger = OfflineTagger(STATEMENTS, encoder="static", usage_shares=SHARES, cache_dir=tmp_path)
     assert tagger.model == static_vectors.MODEL_NAME
-    assert tagger.prompt_version == "offline-v3-static+usage-prior"
+    assert tagger.prompt_version == "offline-v4-static+usage-prior"
     [record] = tagger.tag([_conversation("Write a Python function that sorts a list.")])
     assert record.status == "tagged"
     assert record.interaction_mode == "directive"

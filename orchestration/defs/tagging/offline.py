@@ -24,18 +24,31 @@ from orchestration.defs.tagging.labelled_examples import LabelledExample, load_e
 from orchestration.defs.tagging.language import detect_language
 from orchestration.defs.tagging.modes import classify_mode
 from orchestration.defs.tagging.records import ConversationText, TagRecord
-from orchestration.defs.tagging.semantic import Candidate, SemanticScorer, select_candidates
+from orchestration.defs.tagging.semantic import (
+    CASCADE_MAX_CHARS,
+    Candidate,
+    CascadeScorer,
+    SemanticScorer,
+    select_candidates,
+)
 
 BACKEND = "offline"
 MODEL = "tfidf-task-statements"
 PROMPT_VERSION = "offline-v1"
 EMBEDDING_PROMPT_VERSION = "offline-v2"
-STATIC_PROMPT_VERSION = "offline-v3-static"
+STATIC_PROMPT_VERSION = "offline-v4-static"
+CASCADE_PROMPT_VERSION = "offline-v4-cascade"
 # Suffix of the prompt version when tasks are limited to those with a published usage share.
 USAGE_PRIOR_SUFFIX = "+usage-prior"
 # Suffix of the prompt version when the tagger also learned from conversations tagged by Claude.
 LEARNED_SUFFIX = "+learned"
-ENCODERS = ("auto", "embedding", "static", "tfidf")
+ENCODERS = ("auto", "embedding", "static", "cascade", "tfidf")
+# Share of each batch that the cascade encoder sends to the transformer. It sends the
+# conversations whose static-vector scores separate the two most likely groups least. At
+# 0.25 the cascade tagged 166 development conversations/s on an otherwise idle 2-core VM
+# (bench/bench_tagging.py, docs/benchmarks.md), and about a third of that with the
+# machine shared.
+DEFAULT_CASCADE_SHARE = 0.25
 # Cosine similarity below which the TF-IDF fallback takes a conversation as not
 # occupational. Chosen on a handful of everyday and work requests; an estimate.
 DEFAULT_MIN_SIMILARITY = 0.12
@@ -64,10 +77,12 @@ class OfflineTagger:
     """Tags conversations offline; built once per run and reused for every batch.
 
     `encoder` is "embedding" (local model, fails when the package is missing), "static"
-    (word vectors distilled from that model, see static_vectors.py), "tfidf", or "auto"
-    (the model when installed, else TF-IDF). `usage_shares` maps a normalised task
-    statement to its published share of traffic; when given, only those tasks are returned
-    (the usage prior). `cache_dir` keeps task and example embeddings between runs.
+    (word vectors distilled from that model, see static_vectors.py), "cascade" (static
+    vectors, then the model for the `cascade_share` of each batch they are least certain
+    of), "tfidf", or "auto" (the model when installed, else TF-IDF). `usage_shares` maps a
+    normalised task statement to its published share of traffic; when given, only those
+    tasks are returned (the usage prior). `cache_dir` keeps task and example embeddings
+    between runs.
     """
 
     backend = BACKEND
@@ -80,6 +95,7 @@ class OfflineTagger:
         encoder: str = "tfidf",
         usage_shares: Mapping[str, float] | None = None,
         cache_dir: Path | None = None,
+        cascade_share: float = DEFAULT_CASCADE_SHARE,
     ) -> None:
         if not statements:
             raise ValueError("no task statements: load raw.onet_task_statements first")
@@ -94,16 +110,16 @@ class OfflineTagger:
         self._languages: Counter[str] = Counter()
         self._untagged = 0
         self._seen = 0
-        use_embedding = encoder in ("embedding", "static") or (
+        use_embedding = encoder in ("embedding", "static", "cascade") or (
             encoder == "auto" and embedding.available()
         )
         if use_embedding:
-            self._build_semantic(usage_shares, cache_dir, static_vectors=encoder == "static")
+            self._build_semantic(usage_shares, cache_dir, encoder=encoder, share=cascade_share)
         else:
             self._build_tfidf()
 
     def _build_semantic(
-        self, usage_shares, cache_dir: Path | None, *, static_vectors: bool
+        self, usage_shares, cache_dir: Path | None, *, encoder: str, share: float
     ) -> None:
         candidates = [
             Candidate(task.task_id, task.statement, task.occupation_title, task.onet_soc_code[:2])
@@ -111,14 +127,31 @@ class OfflineTagger:
         ]
         chosen = select_candidates(candidates, usage_shares, normalise_statement)
         self.uses_usage_prior = len(chosen) < len(candidates)
-        self._semantic = SemanticScorer(
-            chosen,
-            load_examples(),
-            cache_dir=cache_dir or Path.home() / ".cache" / "economic-index" / "embeddings",
-            static_vectors=static_vectors,
-        )
-        self.model = static_vectors_model.MODEL_NAME if static_vectors else embedding.MODEL_NAME
-        version = STATIC_PROMPT_VERSION if static_vectors else EMBEDDING_PROMPT_VERSION
+        cache_dir = cache_dir or Path.home() / ".cache" / "economic-index" / "embeddings"
+        examples = load_examples()
+        if encoder == "cascade":
+            self._semantic = CascadeScorer(
+                SemanticScorer(chosen, examples, cache_dir=cache_dir, static_vectors=True),
+                SemanticScorer(
+                    chosen, examples, cache_dir=cache_dir, query_max_chars=CASCADE_MAX_CHARS
+                ),
+                share,
+            )
+            self.model = (
+                f"{static_vectors_model.MODEL_NAME}; the model itself for the least "
+                f"certain {share:.0%}"
+            )
+            version = CASCADE_PROMPT_VERSION
+        elif encoder == "static":
+            self._semantic = SemanticScorer(
+                chosen, examples, cache_dir=cache_dir, static_vectors=True
+            )
+            self.model = static_vectors_model.MODEL_NAME
+            version = STATIC_PROMPT_VERSION
+        else:
+            self._semantic = SemanticScorer(chosen, examples, cache_dir=cache_dir)
+            self.model = embedding.MODEL_NAME
+            version = EMBEDDING_PROMPT_VERSION
         self.prompt_version = version + (USAGE_PRIOR_SUFFIX if self.uses_usage_prior else "")
         self.languages_read = None
 
@@ -147,12 +180,16 @@ class OfflineTagger:
 
         `non_english_share` counts conversations in a detected language other than
         English; `untagged_share` those left untagged because the tagger cannot read them.
+        With the cascade encoder, `transformer_rescored` counts those the transformer scored.
         """
         non_english = sum(
             count for code, count in self._languages.items() if code not in ("en", "unknown")
         )
         seen = self._seen
-        return {
+        stats: dict[str, object] = {}
+        if isinstance(self._semantic, CascadeScorer):
+            stats["transformer_rescored"] = self._semantic.escalated
+        return stats | {
             "conversations": seen,
             "languages": dict(self._languages.most_common()),
             "non_english": non_english,

@@ -88,7 +88,8 @@ class Tagging(dg.ConfigurableResource):
     # JSONL file or folder of recorded exchanges for the replay backend (REPLAY_DIR).
     replay_dir: str | None = None
     base_url: str | None = None
-    # Offline encoder: auto, embedding, static or tfidf; None reads TAGGING_ENCODER (default auto).
+    # Offline encoder: auto, embedding, static, cascade or tfidf; None reads TAGGING_ENCODER
+    # (default auto).
     encoder: str | None = None
     # Tag only with tasks that have a published usage share.
     # None reads TAGGING_USAGE_PRIOR (default on).

@@ -7,7 +7,8 @@ encoder) at word level, because the engine does not expose its sub-word tokenize
 texts per second, against tens per second for the transformer.
 
 Static vectors cost accuracy: on the development conversations the SOC major group was
-right 39 % of the time against 54 % with the transformer (see docs/offline-tagger.md).
+right 47 % of the time (39 % without the group classifier of semantic.py) against 54 %
+with the transformer (see docs/offline-tagger.md).
 
 The vocabulary is the words of reference texts only (task statements and labelled
 examples), so the word vectors go through `embedding.cached_encode` into the data folder
