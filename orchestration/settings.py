@@ -95,11 +95,26 @@ def replay_dir() -> str | None:
 
 ENV_TAGGING_ENCODER = "TAGGING_ENCODER"
 ENV_TAGGING_USAGE_PRIOR = "TAGGING_USAGE_PRIOR"
+ENV_TAGGING_CASCADE_SHARE = "TAGGING_CASCADE_SHARE"
 
 
 def tagging_encoder() -> str:
     """Return the offline encoder: auto (default), embedding, static, cascade or tfidf."""
     return (os.environ.get(ENV_TAGGING_ENCODER) or "auto").strip().lower()
+
+
+def tagging_cascade_share() -> float | None:
+    """Return the share of each batch the cascade encoder reads with the model; None: default."""
+    value = (os.environ.get(ENV_TAGGING_CASCADE_SHARE) or "").strip()
+    if not value:
+        return None
+    try:
+        share = float(value)
+    except ValueError:
+        share = -1.0
+    if not 0.0 <= share <= 1.0:
+        raise ValueError(f"{ENV_TAGGING_CASCADE_SHARE}={value!r} must be a number from 0 to 1")
+    return share
 
 
 def tagging_usage_prior() -> bool:

@@ -8,10 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from orchestration import settings
 from orchestration.defs.tagging import embedding, semantic
+from orchestration.defs.tagging import static_vectors as static_vectors_model
 from orchestration.defs.tagging.labelled_examples import NOT_OCCUPATIONAL, load_examples
 from orchestration.defs.tagging.offline import OfflineTagger, TaskStatement
 from orchestration.defs.tagging.records import ConversationText
+from orchestration.defs.tagging.resource import Tagging
 from orchestration.defs.tagging.semantic import (
     Candidate,
     CascadeScorer,
@@ -185,7 +188,7 @@ def test_cascade_tagger_at_full_share_matches_transformer(
     cascade = OfflineTagger(STATEMENTS, encoder="cascade", cache_dir=cache_dir, cascade_share=1.0)
     transformer = OfflineTagger(STATEMENTS, encoder="embedding", cache_dir=cache_dir)
     assert cascade.prompt_version == "offline-v4-cascade"
-    assert "least certain 100%" in cascade.model
+    assert cascade.model.endswith("fused with " + static_vectors_model.MODEL_NAME)
     cascade_records = cascade.tag(CONVERSATIONS)
     transformer_records = transformer.tag(CONVERSATIONS)
     for mine, reference in zip(cascade_records, transformer_records):
@@ -227,3 +230,38 @@ def test_cascade_transformer_reads_short_input(
     cascade.tag(CONVERSATIONS[:2])
     assert limits == [semantic.CASCADE_MAX_CHARS]
     assert semantic.CASCADE_MAX_CHARS < embedding.MAX_CHARS
+
+
+@needs_model
+def test_auto_encoder_is_the_fused_cascade(cache_dir: Path) -> None:
+    tagger = OfflineTagger(STATEMENTS, encoder="auto", cache_dir=cache_dir)
+    assert tagger.prompt_version == "offline-v4-cascade"
+    assert tagger.model.startswith(embedding.MODEL_NAME + " fused with")
+    tagger.tag(CONVERSATIONS)
+    assert tagger.run_stats()["transformer_rescored"] == len(CONVERSATIONS)
+
+
+@needs_model
+def test_lower_share_is_named_in_the_model(cache_dir: Path) -> None:
+    tagger = OfflineTagger(STATEMENTS, encoder="auto", cache_dir=cache_dir, cascade_share=0.25)
+    assert tagger.model.endswith("least certain 25%")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("", None), ("0.25", 0.25), ("1", 1.0), (" 0 ", 0.0)]
+)
+def test_cascade_share_setting(monkeypatch: pytest.MonkeyPatch, value: str, expected) -> None:
+    monkeypatch.setenv(settings.ENV_TAGGING_CASCADE_SHARE, value)
+    assert settings.tagging_cascade_share() == expected
+
+
+@pytest.mark.parametrize("value", ["1.5", "-0.1", "half"])
+def test_cascade_share_setting_rejects(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv(settings.ENV_TAGGING_CASCADE_SHARE, value)
+    with pytest.raises(ValueError, match="TAGGING_CASCADE_SHARE"):
+        settings.tagging_cascade_share()
+
+
+def test_resource_rejects_cascade_share_out_of_range() -> None:
+    with pytest.raises(ValueError, match="cascade_share must be from 0 to 1"):
+        Tagging(backend="offline", cascade_share=2.0)

@@ -91,6 +91,9 @@ class Tagging(dg.ConfigurableResource):
     # Offline encoder: auto, embedding, static, cascade or tfidf; None reads TAGGING_ENCODER
     # (default auto).
     encoder: str | None = None
+    # Share of each batch the cascade encoder (and auto) reads with the model, 0 to 1; lower
+    # is faster and less accurate. None reads TAGGING_CASCADE_SHARE (default 1).
+    cascade_share: float | None = None
     # Tag only with tasks that have a published usage share.
     # None reads TAGGING_USAGE_PRIOR (default on).
     use_usage_prior: bool | None = None
@@ -125,6 +128,8 @@ class Tagging(dg.ConfigurableResource):
             )
         if self.batch_size is None or self.batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
+        if self.cascade_share is not None and not 0.0 <= self.cascade_share <= 1.0:
+            raise ValueError(f"cascade_share must be from 0 to 1, got {self.cascade_share}")
         if self.backend == "hybrid":
             self._check_learning()
         if self.backend in ("claude", "replay", "hybrid"):
@@ -294,6 +299,11 @@ class Tagging(dg.ConfigurableResource):
         }
         if self.min_similarity is not None:
             options["min_similarity"] = self.min_similarity
+        share = self.cascade_share
+        if share is None:
+            share = settings.tagging_cascade_share()
+        if share is not None:
+            options["cascade_share"] = share
         return OfflineTagger(statements, **options)
 
 
