@@ -368,11 +368,9 @@ class HybridTagger:
         else:
             # Nothing went to Claude this run: assume full groups, one screen request and,
             # for the sample's occupational share, one task request per group.
-            calls_per_conversation = (
-                1 + self._sample_occupational_share
-            ) / self.claude.group_size
+            calls_per_conversation = (1 + self._sample_occupational_share) / self.claude.group_size
             cost_per_conversation = None
-        kept = self.counts["offline_tagged"]
+        kept_offline = self.counts["offline_tagged"]
         return {
             **usage,
             "claude_model": self.claude.model,
@@ -391,9 +389,11 @@ class HybridTagger:
             "escalation_failed": self.counts["escalation_failed"],
             "escalation_deferred": self.counts["escalation_deferred"],
             "escalation_capped": self.counts["escalation_capped"],
-            "claude_calls_saved_estimate": round(kept * calls_per_conversation),
+            "claude_calls_saved_estimate": round(kept_offline * calls_per_conversation),
             "claude_cost_saved_usd_estimate": (
-                None if cost_per_conversation is None else round(kept * cost_per_conversation, 4)
+                None
+                if cost_per_conversation is None
+                else round(kept_offline * cost_per_conversation, 4)
             ),
         }
 

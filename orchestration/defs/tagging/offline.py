@@ -46,7 +46,7 @@ ENCODERS = ("auto", "embedding", "static", "cascade", "tfidf")
 # Share of each batch that the cascade encoder sends to the transformer: the
 # conversations whose static-vector scores separate the two most likely groups least.
 # At 1 every conversation is read by the transformer and its group scores are fused with
-# the static group classifier's; on the development set that scored 60 % SOC major group
+# the static group classifier's. On the development set that scored 60 % SOC major group
 # against 57 % for the transformer alone, so `auto` uses it. At 0.25 the cascade tagged
 # 166 development conversations/s on an otherwise idle 2-core VM, at 52 % SOC
 # (docs/offline-tagger.md, docs/benchmarks.md).
