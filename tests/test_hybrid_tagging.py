@@ -438,3 +438,15 @@ def test_invalid_learning_settings(field: str, value: float, message: str) -> No
 def test_hybrid_needs_key() -> None:
     with pytest.raises(ValueError, match="hybrid tagging backend needs an API key"):
         Tagging(backend="hybrid")
+
+
+def test_hybrid_learns_with_the_default_encoder(warehouse: Path) -> None:
+    tagging = hybrid_resource(encoder="auto")
+    metadata = materialize(warehouse, tagging, TopicClaude())
+    rows = query(
+        warehouse,
+        "select distinct prompt_version from raw.conversation_tags where backend = 'offline'",
+    )
+    assert rows == [("offline-v4-cascade+learned",)]
+    assert metadata["learn_examples"] > 0
+    assert metadata["offline_tagged_this_run"] > 0
