@@ -16,6 +16,7 @@ from orchestration.defs.llm.cache import ensure_cache_tables
 from orchestration.defs.llm.client import ClientSettings, make_client, validate_settings
 from orchestration.defs.llm.pricing import Prices
 from orchestration.defs.llm.runner import Budget, CallRunner, RunnerSettings
+from orchestration.defs.tagging import embedding
 from orchestration.defs.tagging.claude import TASK_INPUTS, ClaudeTagger
 from orchestration.defs.tagging.hierarchy import load_hierarchy, load_skills
 from orchestration.defs.tagging.hybrid import HybridTagger, LearningSettings
@@ -197,13 +198,13 @@ class Tagging(dg.ConfigurableResource):
 
         The hybrid backend still has to learn: the tagging asset calls its `learn` first.
         """
-        if self.backend == "offline":
-            return self._build_offline(connection)
         log = log or logger.info
+        if self.backend == "offline":
+            return self._build_offline(connection, log)
         claude = self._build_claude(connection, log)
         if self.backend != "hybrid":
             return claude
-        offline = self._build_offline(connection)
+        offline = self._build_offline(connection, log)
         return HybridTagger(connection, claude, offline, self.learning_settings(), log=log)
 
     def _build_claude(
@@ -281,7 +282,9 @@ class Tagging(dg.ConfigurableResource):
             log=log,
         )
 
-    def _build_offline(self, connection: duckdb.DuckDBPyConnection) -> OfflineTagger:
+    def _build_offline(
+        self, connection: duckdb.DuckDBPyConnection, log: Callable[[str], None] = logger.info
+    ) -> OfflineTagger:
         rows = connection.execute(
             """
             select task_id, task_statement, occupation_title, onet_soc_code
@@ -304,6 +307,14 @@ class Tagging(dg.ConfigurableResource):
             share = settings.tagging_cascade_share()
         if share is not None:
             options["cascade_share"] = share
+        if options["encoder"] == "tfidf" or not embedding.available():
+            log("building the offline tagger (TF-IDF)")
+        else:
+            log(
+                f"building the offline tagger (encoder {options['encoder']}): a first run "
+                "embeds the task statements and their words once, about 5 minutes on 2 cores; "
+                f"later runs read them from {options['cache_dir']}"
+            )
         return OfflineTagger(statements, **options)
 
 
