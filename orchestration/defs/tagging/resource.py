@@ -29,9 +29,8 @@ BACKENDS = ("offline", "claude", "replay", "hybrid")
 KEYED_BACKENDS = ("claude", "hybrid")
 DEFAULT_MODEL = "claude-haiku-4-5"
 # Conversations per page when batch_size is unset. The model-backed backends read larger
-# pages because call 2 sends one request per middle group and page: on the 3,994
-# conversations of the shared mirror, pages of 2,000 cut task requests from 1,454 to 613
-# (bench/estimate_cost.py). A page of 2,000 conversations is a few megabytes of text.
+# pages because call 2 sends one request per middle group and page. On the 3,994 sample
+# conversations, pages of 2,000 cut task requests from 1,454 to 613 (bench/estimate_cost.py). A page of 2,000 conversations is a few megabytes of text.
 DEFAULT_BATCH_SIZES = {"offline": 500, "claude": 2000, "replay": 2000, "hybrid": 2000}
 # The key the replay backend sends; the replay transport never checks it.
 REPLAY_API_KEY = "replay-no-key"
