@@ -379,6 +379,10 @@ def print_report(notes: list[str], results: list[Measurement], prices: Prices) -
           "conversations divided by their summed length. median: the median over "
           "conversations of its own text plus an equal share of each request's other tokens, "
           "divided by its length. $/1k: US dollars per 1,000 conversations.")
+    default = Tagging(backend="claude", api_key="estimate")
+    print(f"The claude backend's defaults: pages of {default.batch_size}, task input "
+          f"{default.task_input}, with prompt caching. The middle groups come from the "
+          "offline tags in the warehouse, so the figures move when those tags change.")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -262,6 +262,9 @@ def main(argv: list[str] | None = None) -> int:
     if not arguments.labels.is_file():
         parser.error(f"labels file {arguments.labels} not found; pass LABELS=path/to/labels.jsonl")
 
+    problem = settings.offline_tagging_problem()
+    if problem:
+        parser.error(problem)
     records = read_labels(arguments.labels)
     reference = ReferenceData()
     statements = load_statements(reference)

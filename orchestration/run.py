@@ -25,7 +25,7 @@ def mart_row_counts(connection: duckdb.DuckDBPyConnection) -> list[tuple[str, st
         rows = connection.execute(
             f"select usage_source, count(*) from marts.{mart} group by 1 order by 1"
         ).fetchall()
-        counts += [(mart, source, count) for source, count in rows]
+        counts += [(mart, source, count) for source, count in rows] or [(mart, "(empty)", 0)]
     return counts
 
 
@@ -81,6 +81,10 @@ def main() -> int:
             "to download",
             file=sys.stderr,
         )
+        return 2
+    problem = settings.offline_tagging_problem()
+    if problem:
+        print(problem, file=sys.stderr)
         return 2
     print(f"data: {'mirror ' + str(mirror) if mirror else 'downloading from the publishers'}")
     ensure_dagster_home()

@@ -117,6 +117,26 @@ def tagging_cascade_share() -> float | None:
     return share
 
 
+def offline_tagging_problem() -> str | None:
+    """Return what is wrong with the offline tagger's environment settings, or None.
+
+    Run before any work, so that a typo fails in a second with one line, not after loading.
+    """
+    from orchestration.defs.tagging.offline import ENCODERS
+
+    encoder = tagging_encoder()
+    if encoder not in ENCODERS:
+        return (
+            f"{ENV_TAGGING_ENCODER}={encoder!r} is not an encoder; use one of {', '.join(ENCODERS)}"
+        )
+    try:
+        tagging_cascade_share()
+        tagging_usage_prior()
+    except ValueError as error:
+        return str(error)
+    return None
+
+
 def tagging_usage_prior() -> bool:
     """Return whether the offline tagger tags only with tasks that have published usage.
 

@@ -1,0 +1,48 @@
+"""`make run`'s checks before any work, and its summary of mart rows."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from orchestration import evaluate, run, settings
+from orchestration.marts import MART_NAMES
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        (settings.ENV_TAGGING_ENCODER, "bogus", "TAGGING_ENCODER='bogus' is not an encoder"),
+        (settings.ENV_TAGGING_CASCADE_SHARE, "2", "TAGGING_CASCADE_SHARE='2' must be a number"),
+        (settings.ENV_TAGGING_USAGE_PRIOR, "maybe", "TAGGING_USAGE_PRIOR='maybe' must be"),
+    ],
+)
+def test_bad_offline_setting_stops_the_run_at_once(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, variable, value, message
+) -> None:
+    monkeypatch.setenv(variable, value)
+    assert message in settings.offline_tagging_problem()
+    assert run.main() == 2
+    assert message in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stopped:
+        evaluate.main([])
+    assert stopped.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_valid_offline_settings_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(settings.ENV_TAGGING_ENCODER, "Cascade")
+    monkeypatch.setenv(settings.ENV_TAGGING_CASCADE_SHARE, "0.25")
+    monkeypatch.setenv(settings.ENV_TAGGING_USAGE_PRIOR, "no")
+    assert settings.offline_tagging_problem() is None
+
+
+def test_empty_mart_is_listed_with_zero_rows() -> None:
+    connection = duckdb.connect()
+    connection.execute("create schema marts")
+    for mart in MART_NAMES:
+        connection.execute(f"create table marts.{mart} (usage_source varchar)")
+    connection.execute(f"insert into marts.{MART_NAMES[0]} values ('pipeline'), ('pipeline')")
+    counts = run.mart_row_counts(connection)
+    assert counts[0] == (MART_NAMES[0], "pipeline", 2)
+    assert counts[1:] == [(mart, "(empty)", 0) for mart in MART_NAMES[1:]]
