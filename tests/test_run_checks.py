@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from orchestration import evaluate, run, settings
+from orchestration import evaluate, settings
 from orchestration.marts import MART_NAMES
 
 
@@ -18,8 +18,16 @@ from orchestration.marts import MART_NAMES
     ],
 )
 def test_bad_offline_setting_stops_the_run_at_once(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, variable, value, message
+    dbt_manifest,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture,
+    variable,
+    value,
+    message,
 ) -> None:
+    # orchestration.run loads the Dagster definitions, which read the dbt manifest.
+    from orchestration import run
+
     monkeypatch.setenv(variable, value)
     assert message in settings.offline_tagging_problem()
     assert run.main() == 2
@@ -37,7 +45,9 @@ def test_valid_offline_settings_pass(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.offline_tagging_problem() is None
 
 
-def test_empty_mart_is_listed_with_zero_rows() -> None:
+def test_empty_mart_is_listed_with_zero_rows(dbt_manifest) -> None:
+    from orchestration import run
+
     connection = duckdb.connect()
     connection.execute("create schema marts")
     for mart in MART_NAMES:
