@@ -336,22 +336,30 @@ class CascadeScorer:
             return []
         queries = self.fast.encode_conversations(user_turns)
         probabilities = self.fast.group_probabilities(queries)
-        choices = self.fast.choices(queries, probabilities, user_turns)
         count = int(self.share * len(user_turns) + 0.5)
-        if count == 0:
-            return choices
         ranked = np.sort(probabilities, axis=1)
         margins = ranked[:, -1] - ranked[:, -2] if ranked.shape[1] > 1 else ranked[:, -1]
-        uncertain = np.argsort(margins, kind="stable")[:count]
-        subset = [user_turns[row] for row in uncertain]
-        full_queries = self.full.encode_conversations(subset)
-        fused = (
-            self.full_weight * self.full.group_probabilities(full_queries)
-            + (1 - self.full_weight) * probabilities[uncertain]
-        )
-        for row, choice in zip(uncertain, self.full.choices(full_queries, fused, subset)):
-            choices[int(row)] = choice
-        self.escalated += count
+        order = np.argsort(margins, kind="stable")
+        uncertain, certain = order[:count], np.sort(order[count:])
+
+        # The fast scorer picks task and mode only for the conversations it keeps, so a
+        # share of 1 runs the mode model once per conversation, not twice.
+        choices: list[Choice | None] = [None] * len(user_turns)
+        if len(certain):
+            kept = [user_turns[row] for row in certain]
+            fast_choices = self.fast.choices(queries[certain], probabilities[certain], kept)
+            for row, choice in zip(certain, fast_choices):
+                choices[int(row)] = choice
+        if count:
+            subset = [user_turns[row] for row in uncertain]
+            full_queries = self.full.encode_conversations(subset)
+            fused = (
+                self.full_weight * self.full.group_probabilities(full_queries)
+                + (1 - self.full_weight) * probabilities[uncertain]
+            )
+            for row, choice in zip(uncertain, self.full.choices(full_queries, fused, subset)):
+                choices[int(row)] = choice
+            self.escalated += count
         return choices
 
 
