@@ -221,7 +221,7 @@ def test_cascade_transformer_reads_short_input(
 
 
 @needs_model
-def test_auto_encoder_is_the_fused_cascade(cache_dir: Path) -> None:
+def test_auto_encoder_is_fused_cascade(cache_dir: Path) -> None:
     tagger = OfflineTagger(STATEMENTS, encoder="auto", cache_dir=cache_dir)
     assert tagger.prompt_version == "offline-v4-cascade"
     assert tagger.model.startswith(embedding.MODEL_NAME + " fused with")
@@ -230,7 +230,7 @@ def test_auto_encoder_is_the_fused_cascade(cache_dir: Path) -> None:
 
 
 @needs_model
-def test_lower_share_is_named_in_the_model(cache_dir: Path) -> None:
+def test_lower_share_named_in_model(cache_dir: Path) -> None:
     tagger = OfflineTagger(STATEMENTS, encoder="auto", cache_dir=cache_dir, cascade_share=0.25)
     assert tagger.model.endswith("least certain 25%")
 
@@ -250,6 +250,6 @@ def test_cascade_share_setting_rejects(monkeypatch: pytest.MonkeyPatch, value: s
         settings.tagging_cascade_share()
 
 
-def test_resource_rejects_cascade_share_out_of_range() -> None:
+def test_resource_rejects_share_out_of_range() -> None:
     with pytest.raises(ValueError, match="cascade_share must be from 0 to 1"):
         Tagging(backend="offline", cascade_share=2.0)

@@ -440,7 +440,7 @@ def test_hybrid_needs_key() -> None:
         Tagging(backend="hybrid")
 
 
-def test_hybrid_learns_with_the_default_encoder(warehouse: Path) -> None:
+def test_hybrid_learns_with_default_encoder(warehouse: Path) -> None:
     tagging = hybrid_resource(encoder="auto")
     metadata = materialize(warehouse, tagging, TopicClaude())
     rows = query(

@@ -17,7 +17,7 @@ from orchestration.marts import MART_NAMES
         (settings.ENV_TAGGING_USAGE_PRIOR, "maybe", "TAGGING_USAGE_PRIOR='maybe' must be"),
     ],
 )
-def test_bad_offline_setting_stops_the_run_at_once(
+def test_bad_setting_stops_run_early(
     dbt_manifest,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture,
@@ -45,7 +45,7 @@ def test_valid_offline_settings_pass(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.offline_tagging_problem() is None
 
 
-def test_empty_mart_is_listed_with_zero_rows(dbt_manifest) -> None:
+def test_empty_mart_listed_with_zero(dbt_manifest) -> None:
     from orchestration import run
 
     connection = duckdb.connect()

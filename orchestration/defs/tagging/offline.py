@@ -79,14 +79,15 @@ class OfflineTagger:
     """Tags conversations offline; built once per run and reused for every batch.
 
     `encoder` is "embedding" (local model, fails when the package is missing), "static"
-    (word vectors distilled from that model, see static_vectors.py), "cascade" (static
-    vectors, then the model for the `cascade_share` of each batch they are least certain
-    of; with the default share of 1, every conversation is read by the model and its group
-    scores are fused with the static group classifier's), "tfidf", or "auto" (the cascade
-    when the model is installed, else TF-IDF). `usage_shares` maps a
-    normalised task statement to its published share of traffic; when given, only those
-    tasks are returned (the usage prior). `cache_dir` keeps task and example embeddings
-    between runs.
+    (word vectors distilled from that model, see static_vectors.py), "cascade", "tfidf",
+    or "auto" (the cascade when the model is installed, else TF-IDF). The cascade reads
+    every conversation with static vectors, then the `cascade_share` of each batch they
+    are least certain of with the model. At the default share of 1 the model reads every
+    conversation, and its group scores are fused with the static group classifier's.
+
+    `usage_shares` maps a normalised task statement to its published share of traffic.
+    When given, only those tasks are returned (the usage prior). `cache_dir` keeps task
+    and example embeddings between runs.
     """
 
     backend = BACKEND
