@@ -41,15 +41,22 @@ CONVERSATIONS = [
 class FakeFastScorer:
     """Fast scorer whose group probabilities are fixed per conversation."""
 
-    def __init__(self, probabilities: list[list[float]]) -> None:
+    def __init__(
+        self, probabilities: list[list[float]], collaboration: list[float] | None = None
+    ) -> None:
         self.groups = ["15", "35", NOT_OCCUPATIONAL]
         self._probabilities = np.array(probabilities)
+        # |P(automation) - P(augmentation)| per conversation; 1 leaves the group margin alone.
+        self._collaboration = np.array(collaboration or [1.0] * len(probabilities))
 
     def encode_conversations(self, user_turns: Sequence[Sequence[str]]) -> np.ndarray:
         return np.zeros((len(user_turns), 2))
 
     def group_probabilities(self, queries: np.ndarray) -> np.ndarray:
         return self._probabilities[: len(queries)]
+
+    def collaboration_margins(self, queries: np.ndarray, user_turns) -> np.ndarray:
+        return self._collaboration[: len(queries)]
 
     def choices(self, queries, probabilities, user_turns) -> list[Choice]:
         return [
@@ -98,6 +105,17 @@ def test_cascade_rescores_smallest_margins() -> None:
     ]
     assert choices[1].soc_major_group == "35"
     assert cascade.escalated == 2
+
+
+def test_cascade_rescores_close_collaboration() -> None:
+    fast = FakeFastScorer(
+        [[0.9, 0.05, 0.05], [0.40, 0.39, 0.21], [0.7, 0.2, 0.1], [0.8, 0.1, 0.1]],
+        collaboration=[0.9, 0.8, 0.005, 0.6],
+    )
+    full = FakeFullScorer()
+    cascade = CascadeScorer(fast, full, share=0.5, full_weight=1.0)
+    cascade.choose([("a",), ("b",), ("c",), ("d",)])
+    assert full.requests == [["c", "b"]], "a close automation/augmentation call escalates"
 
 
 def test_cascade_share_zero_uses_fast_only() -> None:
@@ -224,9 +242,11 @@ def test_cascade_transformer_reads_short_input(
 def test_auto_encoder_is_fused_cascade(cache_dir: Path) -> None:
     tagger = OfflineTagger(STATEMENTS, encoder="auto", cache_dir=cache_dir)
     assert tagger.prompt_version == "offline-v4-cascade"
-    assert tagger.model.startswith(embedding.MODEL_NAME + " fused with")
+    assert embedding.MODEL_NAME in tagger.model
+    assert tagger.model.endswith("least certain 60%")
     tagger.tag(CONVERSATIONS)
-    assert tagger.run_stats()["transformer_rescored"] == len(CONVERSATIONS)
+    # round(0.6 x 4) of the four conversations go to the transformer.
+    assert tagger.run_stats()["transformer_rescored"] == 2
 
 
 @needs_model

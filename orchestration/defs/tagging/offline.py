@@ -44,13 +44,12 @@ USAGE_PRIOR_SUFFIX = "+usage-prior"
 LEARNED_SUFFIX = "+learned"
 ENCODERS = ("auto", "embedding", "static", "cascade", "tfidf")
 # Share of each batch that the cascade encoder sends to the transformer: the
-# conversations whose static-vector scores separate the two most likely groups least.
-# At 1 every conversation is read by the transformer and its group scores are fused with
-# the static group classifier's. On the development set that scored 60 % SOC major group
-# against 57 % for the transformer alone, so `auto` uses it. At 0.25 the cascade tagged
-# 166 development conversations/s on an otherwise idle 2-core VM, at 52 % SOC
-# (docs/offline-tagger.md, docs/benchmarks.md).
-DEFAULT_CASCADE_SHARE = 1.0
+# conversations whose static-vector scores separate the two most likely groups, or
+# automation from augmentation, least. On the development set, shares 0.6, 0.75 and 1
+# all scored 61 % SOC major group (0.5: 59 %), and at 0.6 the cascade tagged about 180
+# development conversations/s on an otherwise idle 2-core VM (docs/offline-tagger.md,
+# docs/benchmarks.md).
+DEFAULT_CASCADE_SHARE = 0.6
 # Cosine similarity below which the TF-IDF fallback takes a conversation as not
 # occupational. Chosen on a handful of everyday and work requests; an estimate.
 DEFAULT_MIN_SIMILARITY = 0.12
@@ -82,8 +81,8 @@ class OfflineTagger:
     (word vectors distilled from that model, see static_vectors.py), "cascade", "tfidf",
     or "auto" (the cascade when the model is installed, else TF-IDF). The cascade reads
     every conversation with static vectors, then the `cascade_share` of each batch they
-    are least certain of with the model. At the default share of 1 the model reads every
-    conversation, and its group scores are fused with the static group classifier's.
+    are least certain of with the model, whose group scores are fused with the static
+    group classifier's. At a share of 1 the model reads every conversation.
 
     `usage_shares` maps a normalised task statement to its published share of traffic.
     When given, only those tasks are returned (the usage prior). `cache_dir` keeps task
@@ -148,8 +147,8 @@ class OfflineTagger:
                 self.model = f"{embedding.MODEL_NAME} fused with {static_vectors_model.MODEL_NAME}"
             else:
                 self.model = (
-                    f"{static_vectors_model.MODEL_NAME}; the model itself for the least "
-                    f"certain {share:.0%}"
+                    f"{static_vectors_model.MODEL_NAME}, fused with {embedding.MODEL_NAME} "
+                    f"for the least certain {share:.0%}"
                 )
             version = CASCADE_PROMPT_VERSION
         elif encoder == "static":

@@ -92,7 +92,7 @@ class Tagging(dg.ConfigurableResource):
     # (default auto).
     encoder: str | None = None
     # Share of each batch the cascade encoder (and auto) reads with the model, 0 to 1; lower
-    # is faster and less accurate. None reads TAGGING_CASCADE_SHARE (default 1).
+    # is faster and less accurate. None reads TAGGING_CASCADE_SHARE (default 0.6).
     cascade_share: float | None = None
     # Tag only with tasks that have a published usage share.
     # None reads TAGGING_USAGE_PRIOR (default on).

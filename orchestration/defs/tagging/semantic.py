@@ -30,6 +30,10 @@ from sklearn.linear_model import LogisticRegression
 from orchestration.defs.tagging import embedding
 from orchestration.defs.tagging.labelled_examples import NOT_OCCUPATIONAL, LabelledExample
 from orchestration.defs.tagging.modes import TURN_FEATURES, turn_features
+
+# Interaction modes on each side of the Economic Index's split.
+AUTOMATION_MODES = ("directive", "feedback_loop")
+AUGMENTATION_MODES = ("task_iteration", "learning", "validation")
 from orchestration.defs.tagging.static_vectors import StaticEncoder
 
 TOP_TASKS = 5
@@ -265,6 +269,18 @@ class SemanticScorer:
             choices.append(Choice(group, task_id, mode, confidence))
         return choices
 
+    def collaboration_margins(
+        self, queries: np.ndarray, user_turns: Sequence[Sequence[str]]
+    ) -> np.ndarray:
+        """Return |P(automation) - P(augmentation)| of each conversation's mode."""
+        probabilities = self._mode_model.predict_proba(queries, user_turns)
+        classes = list(self._mode_model.classes)
+        automation = probabilities[:, [classes.index(m) for m in AUTOMATION_MODES if m in classes]]
+        augmentation = probabilities[
+            :, [classes.index(m) for m in AUGMENTATION_MODES if m in classes]
+        ]
+        return np.abs(automation.sum(axis=1) - augmentation.sum(axis=1))
+
     def _task_retrieval(self, queries: np.ndarray) -> np.ndarray:
         similarities = queries @ self._task_vectors.T
         scores = np.full((len(queries), len(self.groups)), -np.inf, dtype=np.float64)
@@ -289,8 +305,9 @@ class SemanticScorer:
 class CascadeScorer:
     """Static word vectors for every conversation, the transformer for the least certain.
 
-    In each batch, the `share` of conversations with the smallest margin between the fast
-    scorer's two most likely groups is scored again by the transformer scorer. Their group
+    In each batch, the `share` of conversations with the smallest margin, either between the
+    fast scorer's two most likely groups or between its automation and augmentation
+    probabilities, is scored again by the transformer scorer. Their group
     probabilities become `full_weight` times the transformer's plus the rest times the fast
     scorer's, and the transformer scorer picks the task and mode. A batch of n conversations
     sends round(share * n) of them, so the cost per batch is bounded whatever the text.
@@ -339,6 +356,10 @@ class CascadeScorer:
         count = int(self.share * len(user_turns) + 0.5)
         ranked = np.sort(probabilities, axis=1)
         margins = ranked[:, -1] - ranked[:, -2] if ranked.shape[1] > 1 else ranked[:, -1]
+        if count < len(user_turns):
+            # A conversation whose automation-or-augmentation call is close goes to the
+            # transformer too, because its mode model is the more accurate one.
+            margins = np.minimum(margins, self.fast.collaboration_margins(queries, user_turns))
         order = np.argsort(margins, kind="stable")
         uncertain, certain = order[:count], np.sort(order[count:])
 
