@@ -16,6 +16,7 @@ from orchestration.defs.tagging.records import (
     ConversationText,
     ensure_tag_table,
 )
+from orchestration.defs.tagging.store import bring_forward
 
 STATEMENTS = [
     TaskStatement(1, "Write, update, and maintain computer programs.", "Computer Programmers"),
@@ -115,6 +116,73 @@ def test_tagged_conversations_are_skipped(tmp_path: Path) -> None:
     assert [len(batch) for batch in first] == [2, 2, 1]
     assert second == []
     assert connection.execute("select count(*) from raw.conversation_tags").fetchone() == (5,)
+    connection.close()
+
+
+def _insert_tag(connection, conversation_id: str, key: tuple[str, str, str], tagged_at: str):
+    connection.execute(
+        """
+        insert into raw.conversation_tags
+            (source, conversation_id, backend, model, prompt_version, is_occupational,
+             interaction_mode, tagged_at)
+        values ('s', ?, ?, ?, ?, true, 'directive', ?::timestamptz)
+        """,
+        [conversation_id, *key, tagged_at],
+    )
+
+
+def _newest_key(connection, conversation_id: str) -> tuple[str, str, str]:
+    return connection.execute(
+        """
+        select backend, model, prompt_version from raw.conversation_tags
+        where conversation_id = ?
+        order by tagged_at desc limit 1
+        """,
+        [conversation_id],
+    ).fetchone()
+
+
+def test_bring_forward_restores_setting(tmp_path: Path) -> None:
+    connection = duckdb.connect(str(tmp_path / "w.duckdb"))
+    ensure_tag_table(connection)
+    default = ("offline", "cascade", "v4")
+    static = ("offline", "static", "v4")
+    claude = ("claude", "haiku", "v3")
+    # c1: default, then static. c2: default only. c3: static only.
+    # c4: default, then claude (a hybrid escalation), then static.
+    _insert_tag(connection, "c1", default, "2026-01-01 00:00:00+00")
+    _insert_tag(connection, "c1", static, "2026-01-02 00:00:00+00")
+    _insert_tag(connection, "c2", default, "2026-01-01 00:00:00+00")
+    _insert_tag(connection, "c3", static, "2026-01-02 00:00:00+00")
+    _insert_tag(connection, "c4", default, "2026-01-01 00:00:00+00")
+    _insert_tag(connection, "c4", claude, "2026-01-01 01:00:00+00")
+    _insert_tag(connection, "c4", static, "2026-01-02 00:00:00+00")
+
+    assert bring_forward(connection, [claude, default]) == 2
+    assert _newest_key(connection, "c1") == default
+    assert _newest_key(connection, "c2") == default
+    assert _newest_key(connection, "c3") == static
+    assert _newest_key(connection, "c4") == claude, "order among the setting's rows is kept"
+    assert bring_forward(connection, [claude, default]) == 0
+    assert bring_forward(connection, [static]) == 2
+    assert _newest_key(connection, "c1") == static
+    assert _newest_key(connection, "c4") == static
+    connection.close()
+
+
+def test_bring_forward_ignores_failed_rows(tmp_path: Path) -> None:
+    connection = duckdb.connect(str(tmp_path / "w.duckdb"))
+    ensure_tag_table(connection)
+    default = ("offline", "cascade", "v4")
+    claude = ("claude", "haiku", "v3")
+    _insert_tag(connection, "c1", default, "2026-01-01 00:00:00+00")
+    _insert_tag(connection, "c1", claude, "2026-01-02 00:00:00+00")
+    connection.execute(
+        "update raw.conversation_tags set status = 'failed' where backend = 'claude'"
+    )
+    assert bring_forward(connection, [default]) == 0
+    with pytest.raises(ValueError, match="done_by needs at least one"):
+        bring_forward(connection, [])
     connection.close()
 
 

@@ -9,7 +9,7 @@ import dagster as dg
 
 from orchestration.defs.tagging.records import ensure_tag_table
 from orchestration.defs.tagging.resource import Tagging
-from orchestration.defs.tagging.store import untagged_batches, write_tags
+from orchestration.defs.tagging.store import bring_forward, untagged_batches, write_tags
 from orchestration.defs.warehouse.resource import WAREHOUSE_POOL, Warehouse
 
 GROUP = "tagging"
@@ -53,6 +53,14 @@ def conversation_tags(
         done_by = getattr(tagger, "done_by", None) or [
             (tagger.backend, tagger.model, tagger.prompt_version)
         ]
+        connection.execute("begin transaction")
+        brought_forward = bring_forward(connection, done_by)
+        connection.execute("commit")
+        if brought_forward:
+            context.log.info(
+                "%d conversations tagged earlier with this setting count with its tags again",
+                brought_forward,
+            )
         for batch in untagged_batches(
             connection, *done_by[0], tagging.batch_size, also_done_by=done_by[1:]
         ):
@@ -92,6 +100,7 @@ def conversation_tags(
             "occupational_this_run": occupational,
             "modes_this_run": dg.MetadataValue.json(dict(modes)),
             "failed_this_run": failed,
+            "brought_forward_this_run": brought_forward,
             **usage,
             **_language_metadata(run_stats),
         }

@@ -52,6 +52,69 @@ def untagged_keys(
         yield keys
 
 
+def _matches(done_by: Sequence[TaggerKey], alias: str) -> str:
+    """Return a SQL condition, with one ? per value, that a row of `alias` is from done_by."""
+    key_match = f"({alias}.backend = ? and {alias}.model = ? and {alias}.prompt_version = ?)"
+    return " or ".join(key_match for _ in done_by)
+
+
+def bring_forward(connection: duckdb.DuckDBPyConnection, done_by: Sequence[TaggerKey]) -> int:
+    """Make these taggers' rows the newest again where another tagger's row is newer.
+
+    Staging counts the newest tagged row of each conversation. After a run with another
+    setting, this setting's rows are older, and a rerun skips them as done, so without
+    this the other setting's tags would keep counting. Each conversation's rows from
+    `done_by` move forward by the same interval, which keeps their order among themselves
+    (a hybrid run's Claude row stays newer than the offline row it replaced). Returns how
+    many conversations moved.
+    """
+    if not done_by:
+        raise ValueError("done_by needs at least one (backend, model, prompt_version)")
+    parameters = [value for key in done_by for value in key]
+    connection.execute(
+        f"""
+        create or replace temporary table tags_to_bring_forward as
+        with flagged as (
+            select source, conversation_id, tagged_at, ({_matches(done_by, "tags")}) as is_ours
+            from raw.conversation_tags as tags
+            where coalesce(status, 'tagged') = 'tagged'
+        ),
+        latest as (
+            select
+                source,
+                conversation_id,
+                max(case when is_ours then tagged_at end) as ours_latest,
+                max(case when not is_ours then tagged_at end) as others_latest
+            from flagged
+            group by source, conversation_id
+        )
+        select
+            source,
+            conversation_id,
+            others_latest - ours_latest + interval 1 second as shift
+        from latest
+        where ours_latest is not null and others_latest >= ours_latest
+        """,
+        parameters,
+    )
+    moved = connection.execute("select count(*) from tags_to_bring_forward").fetchone()[0]
+    if moved:
+        connection.execute(
+            f"""
+            update raw.conversation_tags as tags
+            set tagged_at = tags.tagged_at + moving.shift
+            from tags_to_bring_forward as moving
+            where tags.source = moving.source
+                and tags.conversation_id = moving.conversation_id
+                and coalesce(tags.status, 'tagged') = 'tagged'
+                and ({_matches(done_by, "tags")})
+            """,
+            parameters,
+        )
+    connection.execute("drop table tags_to_bring_forward")
+    return int(moved)
+
+
 def untagged_batches(
     connection: duckdb.DuckDBPyConnection,
     backend: str,
