@@ -12,6 +12,7 @@ from orchestration import settings
 from orchestration.dagster_home import ensure_dagster_home
 from orchestration.definitions import ALL_ASSETS, build_resources
 from orchestration.defs.conversations.assets import today_partition
+from orchestration.defs.tagging.resource import BACKENDS
 from orchestration.marts import CLUSTER_MART_NAMES, MART_NAMES
 
 # Step-level DEBUG events would bury the summary; INFO keeps progress and counts.
@@ -83,6 +84,12 @@ def main() -> int:
         )
         return 2
     problem = settings.offline_tagging_problem()
+    backend = settings.tagging_backend()
+    if backend not in BACKENDS:
+        problem = (
+            f"{settings.ENV_TAGGING_BACKEND}={backend!r} is not a tagging backend; "
+            f"use one of {', '.join(BACKENDS)}"
+        )
     if problem:
         print(problem, file=sys.stderr)
         return 2

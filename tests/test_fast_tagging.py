@@ -194,7 +194,8 @@ def test_cascade_tagger_at_full_share_matches_transformer(
     cascade = OfflineTagger(STATEMENTS, encoder="cascade", cache_dir=cache_dir, cascade_share=1.0)
     transformer = OfflineTagger(STATEMENTS, encoder="embedding", cache_dir=cache_dir)
     assert cascade.prompt_version == "offline-v4-cascade"
-    assert cascade.model.endswith("fused with " + static_vectors_model.MODEL_NAME)
+    assert cascade.model.startswith(static_vectors_model.MODEL_NAME + ", fused with")
+    assert cascade.model.endswith("for every conversation")
     cascade_records = cascade.tag(CONVERSATIONS)
     transformer_records = transformer.tag(CONVERSATIONS)
     for mine, reference in zip(cascade_records, transformer_records):

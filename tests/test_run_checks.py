@@ -38,6 +38,18 @@ def test_bad_setting_stops_run_early(
     assert message in capsys.readouterr().err
 
 
+def test_bad_backend_stops_run_early(
+    dbt_manifest, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    from orchestration import run
+
+    monkeypatch.setenv(settings.ENV_TAGGING_BACKEND, "bogus")
+    assert run.main() == 2
+    error = capsys.readouterr().err
+    assert "TAGGING_BACKEND='bogus' is not a tagging backend" in error
+    assert "offline, claude, replay, hybrid" in error
+
+
 def test_valid_offline_settings_pass(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(settings.ENV_TAGGING_ENCODER, "Cascade")
     monkeypatch.setenv(settings.ENV_TAGGING_CASCADE_SHARE, "0.25")

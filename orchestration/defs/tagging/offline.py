@@ -143,13 +143,11 @@ class OfflineTagger:
                 ),
                 share,
             )
-            if share >= 1.0:
-                self.model = f"{embedding.MODEL_NAME} fused with {static_vectors_model.MODEL_NAME}"
-            else:
-                self.model = (
-                    f"{static_vectors_model.MODEL_NAME}, fused with {embedding.MODEL_NAME} "
-                    f"for the least certain {share:.0%}"
-                )
+            escalated = "every conversation" if share >= 1.0 else f"the least certain {share:.0%}"
+            self.model = (
+                f"{static_vectors_model.MODEL_NAME}, fused with {embedding.MODEL_NAME} "
+                f"for {escalated}"
+            )
             version = CASCADE_PROMPT_VERSION
         elif encoder == "static":
             self._semantic = SemanticScorer(
