@@ -178,6 +178,7 @@ def test_report_is_written(built: dict) -> None:
     text = report.read_text()
     assert "Computer and Mathematical Occupations" in text
     assert "suppressed" in text
+    assert "Tags of the `pipeline` flow: `offline/" in text
 
 
 def test_rerun_loads_and_tags_nothing(built: dict, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -29,6 +29,18 @@ def render_report(connection: duckdb.DuckDBPyConnection) -> str:
         "Anthropic Economic Index release of 10 February 2025. Shares are percent. Cells under",
         "the privacy thresholds show as `suppressed` and are folded into a `suppressed` row.",
         "",
+    ]
+    # The marts list every backend/model/prompt version whose tags they count.
+    taggers = connection.execute(
+        """
+        select max(tag_backends)
+        from marts.soc_major_group_usage
+        where usage_source = 'pipeline'
+        """
+    ).fetchone()[0]
+    lines += [
+        f"Tags of the `pipeline` flow: `{taggers}`." if taggers else "No pipeline tags yet.",
+        "",
         "## SOC major groups: usage against U.S. employment",
         "",
     ]
