@@ -179,6 +179,8 @@ def test_report_is_written(built: dict) -> None:
     assert "Computer and Mathematical Occupations" in text
     assert "suppressed" in text
     assert "Tags of the `pipeline` flow: `offline/" in text
+    wage_rows = text.split("## Usage by wage quartile")[1].splitlines()
+    assert not any(row.endswith("| suppressed |") for row in wage_rows), "no published row"
 
 
 def test_rerun_loads_and_tags_nothing(built: dict, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -141,7 +141,9 @@ def render_report(connection: duckdb.DuckDBPyConnection) -> str:
         select
             wage_group,
             max(case when usage_source = 'pipeline' then usage_pct end),
-            max(case when usage_source = 'aei_2025_02' then usage_pct end)
+            count(case when usage_source = 'pipeline' then 1 end) > 0,
+            max(case when usage_source = 'aei_2025_02' then usage_pct end),
+            count(case when usage_source = 'aei_2025_02' then 1 end) > 0
         from marts.wage_usage
         where wage_grouping = 'wage_quartile'
         group by wage_group
@@ -150,6 +152,11 @@ def render_report(connection: duckdb.DuckDBPyConnection) -> str:
     ).fetchall()
     lines += _table(
         ["quartile", "pipeline %", "published %"],
-        [[group, _fmt(pipeline, 1), _fmt(published, 1)] for group, pipeline, published in wages],
+        # A flow with no row for a group (the published flow has no suppressed row) gets a
+        # blank cell, not `suppressed`.
+        [
+            [group, _fmt(pipeline, 1, has_pipeline), _fmt(published, 1, has_published)]
+            for group, pipeline, has_pipeline, published, has_published in wages
+        ],
     )
     return "\n".join(lines)
