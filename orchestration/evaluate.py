@@ -31,18 +31,10 @@ from orchestration.defs.reference.load import TABLE_LOADS, load_table
 from orchestration.defs.reference.resource import ReferenceData
 from orchestration.defs.tagging import embedding
 from orchestration.defs.tagging.offline import ENCODERS, OfflineTagger, TaskStatement
-from orchestration.defs.tagging.records import ConversationText
+from orchestration.defs.tagging.records import COLLABORATION, ConversationText
 from orchestration.defs.tagging.resource import read_usage_shares
 
 DEFAULT_LABELS = settings.PROJECT_ROOT.parent / "shared" / "eval" / "dev.jsonl"
-COLLABORATION = {
-    "directive": "automation",
-    "feedback_loop": "automation",
-    "task_iteration": "augmentation",
-    "learning": "augmentation",
-    "validation": "augmentation",
-    "none": "none",
-}
 
 
 @dataclass(frozen=True)

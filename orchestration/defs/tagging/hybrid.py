@@ -22,20 +22,11 @@ import duckdb
 from orchestration.defs.tagging.claude import ClaudeTagger
 from orchestration.defs.tagging.labelled_examples import LabelledExample
 from orchestration.defs.tagging.offline import LEARNED_SUFFIX, OfflineTagger
-from orchestration.defs.tagging.records import ConversationText, TagRecord
+from orchestration.defs.tagging.records import COLLABORATION, ConversationText, TagRecord
 from orchestration.defs.tagging.store import TaggerKey, read_texts, untagged_keys, write_tags
 
 TRAIN = "train"
 HELD_BACK = "held_back"
-# Interaction mode to collaboration pattern, as in seeds/interaction_modes.csv.
-COLLABORATION = {
-    "directive": "automation",
-    "feedback_loop": "automation",
-    "task_iteration": "augmentation",
-    "learning": "augmentation",
-    "validation": "augmentation",
-    "none": "none",
-}
 AGREEMENT_MEASURES = ("soc_major_group", "task", "interaction_mode", "collaboration")
 NOT_OCCUPATIONAL = "none"
 

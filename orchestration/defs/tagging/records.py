@@ -14,6 +14,15 @@ INTERACTION_MODES = (
     "validation",
     "none",
 )
+# Interaction mode to collaboration pattern, as in seeds/interaction_modes.csv.
+COLLABORATION = {
+    "directive": "automation",
+    "feedback_loop": "automation",
+    "task_iteration": "augmentation",
+    "learning": "augmentation",
+    "validation": "augmentation",
+    "none": "none",
+}
 
 
 TAG_STATUSES = ("tagged", "failed", "untagged")

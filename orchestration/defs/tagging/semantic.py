@@ -30,10 +30,7 @@ from sklearn.linear_model import LogisticRegression
 from orchestration.defs.tagging import embedding
 from orchestration.defs.tagging.labelled_examples import NOT_OCCUPATIONAL, LabelledExample
 from orchestration.defs.tagging.modes import TURN_FEATURES, turn_features
-
-# Interaction modes on each side of the Economic Index's split.
-AUTOMATION_MODES = ("directive", "feedback_loop")
-AUGMENTATION_MODES = ("task_iteration", "learning", "validation")
+from orchestration.defs.tagging.records import COLLABORATION
 from orchestration.defs.tagging.static_vectors import StaticEncoder
 
 TOP_TASKS = 5
@@ -274,12 +271,12 @@ class SemanticScorer:
     ) -> np.ndarray:
         """Return |P(automation) - P(augmentation)| of each conversation's mode."""
         probabilities = self._mode_model.predict_proba(queries, user_turns)
-        classes = list(self._mode_model.classes)
-        automation = probabilities[:, [classes.index(m) for m in AUTOMATION_MODES if m in classes]]
-        augmentation = probabilities[
-            :, [classes.index(m) for m in AUGMENTATION_MODES if m in classes]
-        ]
-        return np.abs(automation.sum(axis=1) - augmentation.sum(axis=1))
+        sides = np.array(
+            [COLLABORATION.get(str(mode), "none") for mode in self._mode_model.classes]
+        )
+        automation = probabilities[:, sides == "automation"].sum(axis=1)
+        augmentation = probabilities[:, sides == "augmentation"].sum(axis=1)
+        return np.abs(automation - augmentation)
 
     def _task_retrieval(self, queries: np.ndarray) -> np.ndarray:
         similarities = queries @ self._task_vectors.T
